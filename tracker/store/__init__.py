@@ -1,0 +1,20 @@
+"""Persistence: SQLAlchemy models, SQLite setup, migrations and queries."""
+
+from tracker.store._store import EntryCounts, FeedState, Store, upsert_entries
+from tracker.store.db import create_sqlite_engine, current_revision, ensure_schema, head_revision, upgrade
+from tracker.store.models import Base, Entry, Feed
+
+__all__ = [
+    "Base",
+    "Entry",
+    "EntryCounts",
+    "Feed",
+    "FeedState",
+    "Store",
+    "create_sqlite_engine",
+    "current_revision",
+    "ensure_schema",
+    "head_revision",
+    "upgrade",
+    "upsert_entries",
+]

@@ -1,0 +1,194 @@
+"""The Store: sessions over one SQLite database, and the feed and entry writes of a poll."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.clock import to_aware_utc, to_naive_utc
+from tracker.config import FeedConfig
+from tracker.errors import StoreError
+from tracker.store.db import create_sqlite_engine, ensure_schema
+from tracker.store.models import Entry, Feed
+
+if TYPE_CHECKING:
+    from tracker.parse import ParsedEntry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A snapshot of what the poller needs to know about a feed before fetching it."""
+
+    id: int
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    consecutive_errors: int
+    redirect_target: str | None
+    redirect_count: int
+    gone: bool
+    next_due: datetime | None
+    last_poll: datetime | None
+
+
+@dataclass(frozen=True)
+class EntryCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class Store:
+    """One database: created and migrated on first use, sessions for reading and writing."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None, migrate: bool = True) -> None:
+        self.url = url
+        try:
+            self.engine = engine or create_sqlite_engine(url)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the database {url}: {exc}") from exc
+        if migrate:
+            ensure_schema(self.engine)
+        self._writer = sessionmaker(
+            bind=self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+        )
+        self._reader = sessionmaker(
+            bind=self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction (BEGIN IMMEDIATE): committed on success, rolled back on error."""
+        try:
+            with self._writer.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database write failed: {exc.__class__.__name__}: {exc}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only snapshot; never waits for writers (WAL)."""
+        try:
+            with self._reader() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database read failed: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- feeds -------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Sequence[FeedConfig], now: datetime) -> None:
+        """Make a row for every configured feed; a changed config URL starts afresh."""
+        with self.write() as s:
+            rows = {f.name: f for f in s.scalars(select(Feed))}
+            for cfg in feeds:
+                row = rows.get(cfg.name)
+                if row is None:
+                    s.add(
+                        Feed(
+                            name=cfg.name,
+                            url=cfg.url,
+                            config_url=cfg.url,
+                            created=to_naive_utc(now),
+                            consecutive_errors=0,
+                            redirect_count=0,
+                            gone=False,
+                        )
+                    )
+                elif row.config_url != cfg.url:
+                    row.config_url = row.url = cfg.url
+                    row.etag = row.last_modified = None
+                    row.gone = False
+                    row.consecutive_errors = 0
+                    row.redirect_target, row.redirect_count = None, 0
+                    row.next_due = None
+
+    def feed_state(self, name: str) -> FeedState:
+        with self.read() as s:
+            row = s.scalars(select(Feed).where(Feed.name == name)).one()
+            return FeedState(
+                id=row.id,
+                name=row.name,
+                url=row.url,
+                etag=row.etag,
+                last_modified=row.last_modified,
+                consecutive_errors=row.consecutive_errors,
+                redirect_target=row.redirect_target,
+                redirect_count=row.redirect_count,
+                gone=row.gone,
+                next_due=to_aware_utc(row.next_due) if row.next_due else None,
+                last_poll=to_aware_utc(row.last_poll) if row.last_poll else None,
+            )
+
+    def entry_hashes(self, feed_id: int) -> dict[str, str]:
+        """key -> content_hash of the feed's stored entries."""
+        with self.read() as s:
+            return dict(s.execute(select(Entry.key, Entry.content_hash).where(Entry.feed_id == feed_id)).tuples())
+
+    def entry_counts(self) -> dict[int, int]:
+        with self.read() as s:
+            return dict(s.execute(select(Entry.feed_id, func.count()).group_by(Entry.feed_id)).tuples())
+
+
+def upsert_entries(
+    session: Session, feed_id: int, entries: Sequence[ParsedEntry], now: datetime
+) -> tuple[EntryCounts, list[Entry]]:
+    """Insert new entries, update changed ones (marked for re-extraction), count the rest.
+
+    Runs inside the poll's write transaction, so the read of existing keys and the
+    writes see the same state: a concurrent poll cannot make us insert a key twice.
+    """
+    existing = {e.key: e for e in session.scalars(select(Entry).where(Entry.feed_id == feed_id))}
+    naive_now = to_naive_utc(now)
+    new = updated = unchanged = 0
+    touched: list[Entry] = []
+    for parsed in entries:
+        row = existing.get(parsed.key)
+        if row is not None and row.content_hash == parsed.content_hash:
+            unchanged += 1
+            continue
+        if row is None:
+            row = Entry(
+                feed_id=feed_id,
+                key=parsed.key,
+                first_seen=naive_now,
+                # A missing or implausible date falls back to when we first saw it.
+                published=to_naive_utc(parsed.published) if parsed.published else naive_now,
+                published_fallback=parsed.published is None,
+            )
+            session.add(row)
+            existing[parsed.key] = row
+            new += 1
+        else:
+            if parsed.published is not None:
+                row.published = to_naive_utc(parsed.published)
+                row.published_fallback = False
+            updated += 1
+        row.guid = parsed.guid
+        row.link = parsed.link
+        row.title = parsed.title
+        row.title_html = parsed.title_html
+        row.text = parsed.text
+        row.html = parsed.html
+        row.author = parsed.author
+        row.published_raw = parsed.published_raw
+        row.updated = to_naive_utc(parsed.updated) if parsed.updated else None
+        row.content_hash = parsed.content_hash
+        row.last_changed = naive_now
+        row.needs_extraction = True
+        touched.append(row)
+    session.flush()
+    return EntryCounts(new=new, updated=updated, unchanged=unchanged), touched
