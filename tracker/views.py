@@ -1,0 +1,104 @@
+"""Read-only views of events and feeds that the CLI and digests render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from tracker.clock import isoformat_z
+
+# The granularities of interface.md, finest first; renderers rely on this order.
+GRANULARITIES = ("day", "week", "month", "quarter", "season", "half", "year", "decade")
+
+
+@dataclass(frozen=True)
+class MentionView:
+    """One sentence of one article that dates an event."""
+
+    url: str | None
+    title: str
+    feed: str
+    published: datetime
+    expression: str
+    quote: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mention object of interface.md."""
+        return {
+            "url": self.url,
+            "title": self.title,
+            "feed": self.feed,
+            "published": isoformat_z(self.published),
+            "expression": self.expression,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One event of the timeline with every mention that supports it."""
+
+    id: str
+    value: str
+    mod: str | None
+    granularity: str
+    start: date
+    end: date
+    summary: str
+    topics: tuple[str, ...]
+    first_seen: datetime
+    updated: datetime
+    mentions: tuple[MentionView, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event object of interface.md, plus "mod" (null when the date is unmodified)."""
+        return {
+            "id": self.id,
+            "date": self.value,
+            "mod": self.mod,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "granularity": self.granularity,
+            "summary": self.summary,
+            "topics": list(self.topics),
+            "first_seen": isoformat_z(self.first_seen),
+            "updated": isoformat_z(self.updated),
+            "mentions": [m.to_dict() for m in self.mentions],
+        }
+
+    @property
+    def sources(self) -> int:
+        """Distinct articles behind the event (a re-polled article counts once)."""
+        return len({m.url or f"{m.feed}\x00{m.title}" for m in self.mentions})
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """How one configured feed is doing."""
+
+    name: str
+    url: str
+    entries: int
+    last_poll: datetime | None
+    last_status: str | None
+    last_error: str | None
+    consecutive_errors: int
+    next_due: datetime | None
+    warning: str | None = None
+    backoff_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The feed-health object of interface.md, plus warning and backoff_reason."""
+        return {
+            "name": self.name,
+            "url": self.url,
+            "entries": self.entries,
+            "last_poll": isoformat_z(self.last_poll),
+            "last_status": self.last_status,
+            "last_error": self.last_error,
+            "consecutive_errors": self.consecutive_errors,
+            "next_due": isoformat_z(self.next_due),
+            "warning": self.warning,
+            "backoff_reason": self.backoff_reason,
+        }
