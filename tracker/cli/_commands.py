@@ -1,3 +1,5 @@
 """Imports every command module so that each registers itself on the group."""
 
 # One line per command module; keep sorted.
+from tracker.cli import core  # noqa: F401
+from tracker.cli import extract  # noqa: F401
