@@ -84,13 +84,20 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: int) 
       tracker extract --published 2024-03-23 article.txt
     """
     verbosity = verbose - quiet
-    level = logging.DEBUG if verbosity > 0 else logging.INFO if verbosity == 0 else logging.WARNING
+    configure_logging(verbosity)
+    ctx.obj = CliState(config_path=config_path, verbosity=verbosity)
+
+
+def configure_logging(verbosity: int) -> None:
+    """tracker's own messages at INFO (DEBUG with -v, WARNING with -q); libraries only warn unless -vv."""
     logging.basicConfig(
-        level=level,
+        level=logging.INFO if verbosity > 1 else logging.WARNING,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
-    ctx.obj = CliState(config_path=config_path, verbosity=verbosity)
+    own = logging.DEBUG if verbosity > 0 else logging.INFO if verbosity == 0 else logging.WARNING
+    logging.getLogger("tracker").setLevel(own)
 
 
 def state(ctx: click.Context) -> CliState:

@@ -136,11 +136,11 @@ class Store:
     def entry_hashes(self, feed_id: int) -> dict[str, str]:
         """key -> content_hash of the feed's stored entries."""
         with self.read() as s:
-            return dict(s.execute(select(Entry.key, Entry.content_hash).where(Entry.feed_id == feed_id)).tuples())
+            return dict(s.execute(select(Entry.key, Entry.content_hash).where(Entry.feed_id == feed_id)).all())
 
     def entry_counts(self) -> dict[int, int]:
         with self.read() as s:
-            return dict(s.execute(select(Entry.feed_id, func.count()).group_by(Entry.feed_id)).tuples())
+            return dict(s.execute(select(Entry.feed_id, func.count()).group_by(Entry.feed_id)).all())
 
 
 def upsert_entries(

@@ -92,3 +92,89 @@ class Entry(Base):
     needs_extraction: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
 
     feed: Mapped[Feed] = relationship(back_populates="entries")
+
+
+# Events are queried by date range; a range query can only use the start index if it
+# knows how far before the range an overlapping event may start. Classes bound that.
+SPAN_CLASSES = (7, 31, 92, 366, 3660, 36600)
+
+
+def span_class(start: date, end: date) -> int:
+    """The index of the smallest span class that holds the interval (days)."""
+    days = (end - start).days + 1
+    for i, limit in enumerate(SPAN_CLASSES):
+        if days <= limit:
+            return i
+    return len(SPAN_CLASSES)
+
+
+class Event(Base):
+    """A happening on the timeline, merged from the mentions that date it."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_span_start", "span_class", "start"),)
+
+    # An integer key keeps mention rows and the FTS rowid small; `id` is the public one.
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    value: Mapped[str] = mapped_column(String(40))
+    mod: Mapped[str | None] = mapped_column(String(20))
+    granularity: Mapped[str] = mapped_column(String(10))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    span_class: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+    # Space-separated topic names, for display; event_topics is what queries use.
+    topics: Mapped[str] = mapped_column(Text, default="")
+    sources: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    updated: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # When the date last changed and when a source was last added: what digests report.
+    date_changed: Mapped[datetime | None] = mapped_column(DateTime)
+    sources_changed: Mapped[datetime | None] = mapped_column(DateTime)
+
+    mentions: Mapped[list[Mention]] = relationship(back_populates="event")
+
+
+class EventTopic(Base):
+    """An event's topic with its dates copied, so topic + range queries use one index."""
+
+    __tablename__ = "event_topics"
+    __table_args__ = (Index("ix_event_topics_topic_span_start", "topic", "span_class", "start"),)
+
+    event_pk: Mapped[int] = mapped_column(ForeignKey("events.pk", ondelete="CASCADE"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    span_class: Mapped[int] = mapped_column(Integer)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+
+
+class Mention(Base):
+    """One dated sentence of one entry about a topic; it supports exactly one event."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "fingerprint"),
+        Index("ix_mentions_start_end", "start", "end"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"))
+    event_pk: Mapped[int | None] = mapped_column(ForeignKey("events.pk", ondelete="SET NULL"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    sentence_index: Mapped[int] = mapped_column(Integer)
+    quote: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    expression: Mapped[str] = mapped_column(Text)
+    expr_start: Mapped[int] = mapped_column(Integer)
+    expr_end: Mapped[int] = mapped_column(Integer)
+    value: Mapped[str] = mapped_column(String(40))
+    mod: Mapped[str | None] = mapped_column(String(20))
+    granularity: Mapped[str] = mapped_column(String(10))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    topics: Mapped[str] = mapped_column(Text, default="")
+    terms: Mapped[str] = mapped_column(Text, default="")
+
+    event: Mapped[Event | None] = relationship(back_populates="mentions")
+    entry: Mapped[Entry] = relationship()

@@ -15,7 +15,7 @@ from tracker.views import FeedHealth
 def feed_health(store: Store, names: Sequence[str]) -> list[FeedHealth]:
     """Health of the named feeds, in the given order (configured feeds come first)."""
     with store.read() as s:
-        counts = dict(s.execute(select(Entry.feed_id, func.count()).group_by(Entry.feed_id)).tuples())
+        counts = dict(s.execute(select(Entry.feed_id, func.count()).group_by(Entry.feed_id)).all())
         rows = {f.name: f for f in s.scalars(select(Feed).where(Feed.name.in_(names)))}
     out = []
     for name in names:

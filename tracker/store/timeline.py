@@ -1,0 +1,146 @@
+"""Timeline queries: events by topic, date range, full text and feed, with their mentions."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, and_, or_, select, text, union_all
+from sqlalchemy.orm import Session
+
+from tracker.clock import to_aware_utc
+from tracker.store._store import Store
+from tracker.store.models import SPAN_CLASSES, Entry, Event, EventTopic, Feed, Mention
+from tracker.views import EventView, MentionView
+
+_FTS_TOKEN = re.compile(r"\w+\*?", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class TimelineQuery:
+    """The filters of `tracker timeline`; an event is kept when its interval overlaps the range."""
+
+    topics: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+    search: str | None = None
+    feeds: tuple[str, ...] = ()
+    limit: int | None = None
+
+
+def fts_query(search: str) -> str | None:
+    """User text as a safe FTS5 query: every word must appear; a trailing * is a prefix."""
+    tokens = _FTS_TOKEN.findall(search)
+    if not tokens:
+        return None
+    return " ".join(f'"{t[:-1]}"*' if t.endswith("*") else f'"{t}"' for t in tokens)
+
+
+def _range_pks(q: TimelineQuery, topic: str | None) -> Select[tuple[int]]:
+    """Event keys overlapping the range, one index range scan per span class.
+
+    An event that ends on or after `since` and lasts at most N days starts no earlier
+    than since - N + 1: that lower bound lets SQLite use the (span_class, start) index.
+    """
+    table = EventTopic if topic is not None else Event
+    key = EventTopic.event_pk if topic is not None else Event.pk
+    parts = []
+    for cls in range(len(SPAN_CLASSES) + 1):
+        conds = [table.span_class == cls]
+        if topic is not None:
+            conds.insert(0, EventTopic.topic == topic)
+        if q.until is not None:
+            conds.append(table.start <= q.until)
+        if q.since is not None:
+            conds.append(table.end >= q.since)
+            if cls < len(SPAN_CLASSES):
+                conds.append(table.start >= q.since - timedelta(days=SPAN_CLASSES[cls] - 1))
+        parts.append(select(key.label("pk")).where(and_(*conds)))
+    return union_all(*parts)  # type: ignore[return-value]
+
+
+def timeline(store: Store, q: TimelineQuery) -> list[EventView]:
+    """The events matching q, ordered by date, each with its mentions."""
+    with store.read() as s:
+        stmt = select(Event).order_by(Event.start, Event.end, Event.id)
+        if q.topics or q.since or q.until:
+            ranges = [_range_pks(q, t) for t in q.topics] if q.topics else [_range_pks(q, None)]
+            sub = union_all(*ranges).subquery() if len(ranges) > 1 else ranges[0].subquery()
+            stmt = stmt.where(Event.pk.in_(select(sub.c.pk)))
+        if q.search:
+            match = fts_query(q.search)
+            if match is None:
+                return []
+            stmt = stmt.where(
+                Event.pk.in_(select(text("rowid")).select_from(text("events_fts")).where(text("events_fts MATCH :m")))
+            ).params(m=match)
+        if q.feeds:
+            stmt = stmt.where(
+                Event.pk.in_(
+                    select(Mention.event_pk)
+                    .join(Entry, Entry.id == Mention.entry_id)
+                    .join(Feed, Feed.id == Entry.feed_id)
+                    .where(Feed.name.in_(q.feeds))
+                )
+            )
+        if q.limit is not None:
+            stmt = stmt.limit(q.limit)
+        events = list(s.scalars(stmt))
+        return _views(s, events)
+
+
+def get_event(store: Store, event_id: str) -> EventView | None:
+    """One event by id (or an unambiguous id prefix), with all its mentions."""
+    with store.read() as s:
+        rows = list(s.scalars(select(Event).where(or_(Event.id == event_id, Event.id.startswith(event_id))).limit(2)))
+        exact = [r for r in rows if r.id == event_id]
+        if exact:
+            rows = exact
+        if len(rows) != 1:
+            return None
+        return _views(s, rows)[0]
+
+
+def _views(s: Session, events: Sequence[Event]) -> list[EventView]:
+    if not events:
+        return []
+    by_event: dict[int, list[MentionView]] = defaultdict(list)
+    pks = [e.pk for e in events]
+    for i in range(0, len(pks), 500):
+        rows = s.execute(
+            select(Mention.event_pk, Mention.expression, Mention.quote, Entry.link, Entry.title, Entry.published, Feed.name)
+            .join(Entry, Entry.id == Mention.entry_id)
+            .join(Feed, Feed.id == Entry.feed_id)
+            .where(Mention.event_pk.in_(pks[i : i + 500]))
+            .order_by(Entry.published, Mention.id)
+        )
+        for event_pk, expression, quote, link, title, published, feed in rows:
+            by_event[event_pk].append(
+                MentionView(
+                    url=link,
+                    title=title,
+                    feed=feed,
+                    published=to_aware_utc(published),
+                    expression=expression,
+                    quote=quote,
+                )
+            )
+    return [
+        EventView(
+            id=e.id,
+            value=e.value,
+            mod=e.mod,
+            granularity=e.granularity,
+            start=e.start,
+            end=e.end,
+            summary=e.summary,
+            topics=tuple(e.topics.split()),
+            first_seen=to_aware_utc(e.first_seen),
+            updated=to_aware_utc(e.updated),
+            mentions=tuple(by_event.get(e.pk, ())),
+        )
+        for e in events
+    ]
