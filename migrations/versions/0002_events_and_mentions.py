@@ -34,12 +34,14 @@ def upgrade() -> None:
     sa.Column('updated', sa.DateTime(), nullable=False),
     sa.Column('date_changed', sa.DateTime(), nullable=True),
     sa.Column('sources_changed', sa.DateTime(), nullable=True),
+    sa.Column('revision', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_events')),
     sa.UniqueConstraint('id', name=op.f('uq_events_id'))
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_span_start', ['span_class', 'start'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_updated'), ['updated'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_revision'), ['revision'], unique=False)
 
     op.create_table('event_topics',
     sa.Column('event_pk', sa.Integer(), nullable=False),
@@ -99,6 +101,7 @@ def downgrade() -> None:
     op.drop_table('event_topics')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_updated'))
+        batch_op.drop_index(batch_op.f('ix_events_revision'))
         batch_op.drop_index('ix_events_span_start')
 
     op.drop_table('events')

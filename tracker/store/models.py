@@ -132,6 +132,9 @@ class Event(Base):
     # When the date last changed and when a source was last added: what digests report.
     date_changed: Mapped[datetime | None] = mapped_column(DateTime)
     sources_changed: Mapped[datetime | None] = mapped_column(DateTime)
+    # Bumped on creation, a new source or a date change: digests remember the revision
+    # they reported, so "new since the last digest" is a comparison, not a time window.
+    revision: Mapped[int] = mapped_column(Integer, default=1, index=True)
 
     mentions: Mapped[list[Mention]] = relationship(back_populates="event")
 
