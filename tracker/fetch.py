@@ -1,0 +1,413 @@
+"""HTTP and local-file fetching with limits and conditional GET."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from tracker import __version__
+from tracker.clock import Clock, system_clock
+from tracker.errors import FeedGone, FetchError
+
+DEFAULT_USER_AGENT = f"tracker/{__version__} (+https://github.com/tracker)"
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
+)
+_PERMANENT = frozenset({301, 308})
+_FILE_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a server gave us to make the next request conditional."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A fetched document, or the news that it has not changed (status 304)."""
+
+    url: str
+    status: int
+    body: bytes | None
+    headers: Mapping[str, str]
+    validators: Validators
+    permanent_redirect: str | None
+    max_age: float | None
+    elapsed: float
+    # Each redirect hop taken: (status, target URL).
+    redirects: tuple[tuple[int, str], ...] = field(default=())
+
+    @property
+    def not_modified(self) -> bool:
+        """True when the server answered 304 and there is nothing to parse."""
+        return self.status == 304
+
+
+class Fetcher:
+    """Fetches feeds over HTTP(S) or from disk under one set of limits.
+
+    Thread-safe: it keeps no per-request state, and httpx.Client is safe to share.
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client | None = None,
+        *,
+        user_agent: str = DEFAULT_USER_AGENT,
+        max_bytes: int = 15 * 2**20,
+        timeout: float = 20.0,
+        deadline: float = 60.0,
+        max_redirects: int = 10,
+        base_dir: Path | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client()
+        self.user_agent = user_agent
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.deadline = deadline
+        self.max_redirects = max_redirects
+        self.base_dir = base_dir
+        self._clock = clock
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP client if this fetcher created it (an injected one is the caller's)."""
+        if self._owns_client:
+            self._client.close()
+
+    def fetch(
+        self,
+        url: str,
+        validators: Validators = Validators(),
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> FetchResult:
+        """Fetch `url` (http, https, file, or a path relative to base_dir).
+
+        Raises FeedGone on 410 and FetchError on anything else that yields no usable
+        document: network errors, timeouts, the deadline, non-2xx statuses, a body over
+        max_bytes, a missing file.
+        """
+        started = time.monotonic()
+        scheme = urllib.parse.urlsplit(url).scheme.lower()
+        if scheme in ("http", "https"):
+            return self._fetch_http(
+                url,
+                validators,
+                timeout if timeout is not None else self.timeout,
+                deadline if deadline is not None else self.deadline,
+                started,
+            )
+        # A one-letter "scheme" is a Windows drive letter, i.e. a path.
+        if scheme == "file" or scheme == "" or len(scheme) == 1:
+            return self._fetch_file(url, started)
+        raise FetchError(f"unsupported URL scheme {scheme!r} in {url} (use http, https or file)")
+
+    # --- local files ---------------------------------------------------------------
+
+    def _fetch_file(self, url: str, started: float) -> FetchResult:
+        path = self._local_path(url)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with path.open("rb") as handle:
+                while chunk := handle.read(_FILE_CHUNK):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise FetchError(f"file larger than {_format_size(self.max_bytes)}: {path}")
+                    chunks.append(chunk)
+        except FileNotFoundError as exc:
+            raise FetchError(f"file not found: {path}") from exc
+        except IsADirectoryError as exc:
+            raise FetchError(f"is a directory, not a feed file: {path}") from exc
+        except PermissionError as exc:
+            raise FetchError(f"permission denied reading {path}") from exc
+        except OSError as exc:
+            raise FetchError(f"could not read {path}: {exc.strerror or exc}") from exc
+        return FetchResult(
+            url=url,
+            status=200,
+            body=b"".join(chunks),
+            # Lets the parser resolve relative links against the file's own location.
+            headers={"content-location": path.absolute().as_uri()},
+            validators=Validators(),
+            permanent_redirect=None,
+            max_age=None,
+            elapsed=time.monotonic() - started,
+        )
+
+    def _local_path(self, url: str) -> Path:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme.lower() == "file":
+            if parts.netloc not in ("", "localhost"):
+                raise FetchError(f"file URL names another host ({parts.netloc}): {url}")
+            path = Path(urllib.request.url2pathname(parts.path))
+        else:
+            path = Path(url).expanduser()
+        if not path.is_absolute() and self.base_dir is not None:
+            path = self.base_dir / path
+        return path
+
+    # --- HTTP ----------------------------------------------------------------------
+
+    def _fetch_http(
+        self, url: str, validators: Validators, timeout: float, deadline: float, started: float
+    ) -> FetchResult:
+        headers = {"User-Agent": self.user_agent, "Accept": _ACCEPT}
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        host = urllib.parse.urlsplit(url).hostname or url
+        try:
+            request = self._client.build_request("GET", url, headers=headers)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+            raise FetchError(f"invalid URL {url}: {exc}") from exc
+
+        redirects: list[tuple[int, str]] = []
+        # Redirects are followed here rather than by httpx so that the limit holds for
+        # any injected client and the deadline shrinks each hop's timeout.
+        while True:
+            remaining = deadline - (time.monotonic() - started)
+            if remaining <= 0:
+                raise FetchError(f"gave up after {_format_seconds(deadline)} (deadline) fetching {url}")
+            effective = min(timeout, remaining)
+            request.extensions = {**request.extensions, "timeout": httpx.Timeout(effective).as_dict()}
+            host = request.url.host or host
+            try:
+                response = self._client.send(request, stream=True, follow_redirects=False)
+            except httpx.TimeoutException as exc:
+                raise self._timeout_error(exc, host, timeout, deadline, started) from exc
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc, host) from exc
+            try:
+                next_request = response.next_request
+                if next_request is not None:
+                    if len(redirects) >= self.max_redirects:
+                        raise FetchError(
+                            f"too many redirects (more than {self.max_redirects}) starting at {url}"
+                        )
+                    redirects.append((response.status_code, str(next_request.url)))
+                    request = next_request
+                    continue
+                return self._finish(response, url, validators, redirects, timeout, deadline, started)
+            except httpx.TimeoutException as exc:
+                raise self._timeout_error(exc, host, timeout, deadline, started) from exc
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc, host) from exc
+            finally:
+                response.close()
+
+    def _finish(
+        self,
+        response: httpx.Response,
+        url: str,
+        old: Validators,
+        redirects: list[tuple[int, str]],
+        timeout: float,
+        deadline: float,
+        started: float,
+    ) -> FetchResult:
+        status = response.status_code
+        headers = {key.lower(): value for key, value in response.headers.items()}
+        final_url = str(response.url)
+        if status == 410:
+            raise FeedGone(f"HTTP 410 Gone: the feed at {final_url} was removed for good", status=410)
+        if status != 304 and not 200 <= status < 300:
+            retry_after = _retry_after(headers, self._clock)
+            reason = response.reason_phrase or ""
+            message = f"HTTP {status} {reason}".rstrip()
+            if 300 <= status < 400:
+                message += " without a Location header"
+            if retry_after is not None:
+                message += f" (retry after {_format_seconds(retry_after)})"
+            raise FetchError(message, status=status, retry_after=retry_after)
+
+        body: bytes | None = None
+        if status != 304:
+            body = self._read_body(response, headers, final_url, deadline, started)
+        # The parser resolves relative links against this; a relative Content-Location is
+        # relative to the URL we fetched.
+        headers["content-location"] = urllib.parse.urljoin(final_url, headers.get("content-location", ""))
+
+        validators = Validators(
+            etag=headers.get("etag") or (old.etag if status == 304 else None),
+            last_modified=headers.get("last-modified") or (old.last_modified if status == 304 else None),
+        )
+        return FetchResult(
+            url=final_url,
+            status=status,
+            body=body,
+            headers=headers,
+            validators=validators,
+            permanent_redirect=_permanent_target(redirects),
+            max_age=_max_age(headers, self._clock),
+            elapsed=time.monotonic() - started,
+            redirects=tuple(redirects),
+        )
+
+    def _read_body(
+        self,
+        response: httpx.Response,
+        headers: Mapping[str, str],
+        url: str,
+        deadline: float,
+        started: float,
+    ) -> bytes:
+        limit = self.max_bytes
+        too_large = f"response larger than {_format_size(limit)} from {url}"
+        declared = headers.get("content-length", "")
+        # Without content-encoding the declared length is the decoded length: refuse early.
+        if declared.isdigit() and int(declared) > limit and not headers.get("content-encoding"):
+            raise FetchError(too_large)
+        chunks: list[bytes] = []
+        size = 0
+        # iter_bytes decodes gzip/deflate as it goes, so the cap applies to what the
+        # document really weighs, and a compression bomb stops after one chunk too many.
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise FetchError(too_large)
+            chunks.append(chunk)
+            # A server trickling bytes never trips the read timeout; the deadline stops it.
+            if time.monotonic() - started > deadline:
+                raise FetchError(
+                    f"gave up after {_format_seconds(deadline)} (deadline) reading {url}: "
+                    f"{_format_size(size)} received so far"
+                )
+        return b"".join(chunks)
+
+    def _timeout_error(
+        self,
+        exc: httpx.TimeoutException,
+        host: str,
+        timeout: float,
+        deadline: float,
+        started: float,
+    ) -> FetchError:
+        if time.monotonic() - started >= deadline - 0.05:
+            return FetchError(f"gave up after {_format_seconds(deadline)} (deadline) fetching from {host}")
+        doing = {
+            httpx.ConnectTimeout: "connecting to",
+            httpx.ReadTimeout: "waiting for",
+            httpx.WriteTimeout: "sending to",
+            httpx.PoolTimeout: "waiting for a free connection to",
+        }.get(type(exc), "talking to")
+        return FetchError(f"timed out after {_format_seconds(timeout)} {doing} {host}")
+
+
+def _transport_error(exc: httpx.HTTPError, host: str) -> FetchError:
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return FetchError(f"could not connect to {host}: {detail}")
+    if isinstance(exc, httpx.DecodingError):
+        return FetchError(f"could not decode the response from {host}: {detail}")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return FetchError(f"unsupported redirect target from {host}: {detail}")
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return FetchError(f"connection to {host} failed: {detail}")
+    return FetchError(f"request to {host} failed: {type(exc).__name__}: {detail}")
+
+
+def _permanent_target(redirects: list[tuple[int, str]]) -> str | None:
+    """Where the permanent part of a redirect chain leads.
+
+    Only the leading run of 301/308 hops is permanent: after 301 to A and 302 from A to
+    B, the feed has moved to A, and B is merely where A points today.
+    """
+    target: str | None = None
+    for status, location in redirects:
+        if status not in _PERMANENT:
+            break
+        target = location
+    return target
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _retry_after(headers: Mapping[str, str], clock: Clock) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    when = _http_date(value)
+    if when is None:
+        return None
+    # Measure against the server's own clock when it tells us, so skew does not matter.
+    reference = _http_date(headers.get("date")) or clock()
+    return max(0.0, (when - reference).total_seconds())
+
+
+def _max_age(headers: Mapping[str, str], clock: Clock) -> float | None:
+    """How long the response stays fresh, per Cache-Control or Expires."""
+    directives: dict[str, str | None] = {}
+    for part in headers.get("cache-control", "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name:
+            directives[name.strip().lower()] = value.strip().strip('"') if value else None
+    if "no-cache" in directives or "no-store" in directives:
+        return None
+    # max-age is addressed to every cache, us included; s-maxage to shared caches only,
+    # but it still says how often the publisher expects the document to change.
+    for name in ("max-age", "s-maxage"):
+        value = directives.get(name)
+        if value is not None and value.isdigit():
+            return float(value)
+    if "expires" not in headers:
+        return None
+    expires = _http_date(headers["expires"])
+    if expires is None:
+        # RFC 9111: an invalid Expires (such as "0") means already expired.
+        return 0.0
+    reference = _http_date(headers.get("date")) or clock()
+    return max(0.0, (expires - reference).total_seconds())
+
+
+def _format_seconds(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+def _format_size(size: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            amount = size / scale
+            return f"{amount:g} {unit}" if amount == int(amount) else f"{amount:.1f} {unit}"
+    return f"{size} bytes"
