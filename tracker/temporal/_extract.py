@@ -1,0 +1,231 @@
+"""The tagging pipeline: candidates -> non-overlapping spans -> modifiers -> resolution."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import replace
+from datetime import date, datetime
+
+from ._resolve import Context, resolve
+from ._rules import Candidate, find_candidates
+from ._sem import Sem
+from ._types import TemporalMention
+
+__all__ = ["extract"]
+
+
+# --- choosing among overlapping candidates ----------------------------------------------
+
+
+def _select(cands: list[Candidate]) -> list[Candidate]:
+    """Longest candidates first, then leftmost; a candidate overlapping a kept one is dropped."""
+    order = sorted(range(len(cands)), key=lambda i: (-(cands[i][1] - cands[i][0]), cands[i][0], i))
+    starts: list[int] = []
+    kept: list[Candidate] = []
+    for i in order:
+        s, e, _ = cands[i]
+        if e <= s:
+            continue
+        k = bisect_right(starts, s)
+        if k > 0 and kept[k - 1][1] > s:
+            continue
+        if k < len(kept) and kept[k][0] < e:
+            continue
+        starts.insert(k, s)
+        kept.insert(k, cands[i])
+    return kept
+
+
+# --- modifiers written before an expression ---------------------------------------------
+
+_PREFIX = re.compile(
+    r"\b(?:(?P<END>(?:the\s+)?(?:very\s+)?(?:end|close)\s+of\s+)"
+    r"|(?P<START>(?:the\s+)?(?:very\s+)?(?:beginning|start)\s+of\s+)"
+    r"|(?P<MID>(?:the\s+)?middle\s+of\s+)"
+    r"|(?P<early>(?:the\s+)?(?:very\s+)?early(?:\s+|\s*-\s*))"
+    r"|(?P<late>(?:the\s+)?late(?:\s+|\s*-\s*))"
+    r"|(?P<mid>(?:the\s+)?mid(?:\s*-\s*|\s+))"
+    r"|(?P<earlier>earlier\s+)|(?P<later>later\s+)"
+    r"|(?P<APPROX>(?:around|about|approximately|roughly|some|circa|nearly|almost)\s+)"
+    r"|(?P<MORE_THAN>more\s+than\s+)|(?P<LESS_THAN>(?:less|fewer)\s+than\s+)"
+    r"|(?P<EQUAL_OR_MORE>at\s+least\s+)"
+    r"|(?P<EQUAL_OR_LESS>(?:at\s+most|no\s+more\s+than|up\s+to|within)\s+))$",
+    re.IGNORECASE,
+)
+_PREFIX_WINDOW = 32
+_DATE_MODS = frozenset(("END", "START", "MID", "early", "late", "mid", "APPROX"))
+_REL_ONLY = frozenset(("earlier", "later"))
+_NAME_TO_MOD = {"early": "START", "late": "END", "mid": "MID", "earlier": "START", "later": "END"}
+
+
+def _with_prefix(text: str, s: int, e: int, sem: Sem, floor: int) -> tuple[int, Sem]:
+    """Extend a span left over a modifier ("mid-", "the end of", "about") and set its mod."""
+    if sem.kind in ("ref", "set") or sem.mod is not None:
+        return s, sem
+    lo = max(floor, s - _PREFIX_WINDOW)
+    m = _PREFIX.search(text, lo, s)
+    if m is None:
+        return s, sem
+    name = m.lastgroup
+    assert name is not None
+    core_the = text.startswith("the ", s) or text.startswith("The ", s)
+    if sem.kind == "duration":
+        if name in _DATE_MODS - {"APPROX"} or name in _REL_ONLY or core_the:
+            return s, sem
+        return m.start(), replace(sem, mod=name)
+    if name in _REL_ONLY:
+        if sem.kind not in ("rel", "weekday") or sem.anchor != "pub":
+            return s, sem
+        partial = None
+        if sem.kind == "rel" and sem.offset == 0 and sem.unit not in ("day",):
+            partial = "before" if name == "earlier" else "after"
+        return m.start(), replace(sem, mod=_NAME_TO_MOD[name], partial=partial)
+    if name not in _DATE_MODS:
+        if sem.kind == "rel" and sem.unit in ("day", "week", "month", "year") and not core_the:
+            return m.start(), replace(sem, mod=name)  # "nearly two weeks ago"
+        return s, sem
+    if name == "APPROX" and core_the:
+        return s, sem
+    return m.start(), replace(sem, mod=_NAME_TO_MOD.get(name, name))
+
+
+# --- clock times next to days ------------------------------------------------------------
+
+_TIME_THEN_DAY = re.compile(r"(?:\s*,\s*|\s+on\s+|\s+)")
+_DAY_THEN_TIME = re.compile(r"(?:\s*,\s*|,?\s+at\s+|\s+)")
+
+
+def _is_clock(sem: Sem) -> bool:
+    return sem.kind == "rel" and sem.unit == "day" and sem.offset == 0 and sem.hour is not None
+
+
+def _takes_clock(sem: Sem) -> bool:
+    if sem.hour is not None or sem.tod is not None:
+        return False
+    if sem.kind == "cal":
+        return sem.day is not None
+    if sem.kind in ("weekday", "holiday"):
+        return True
+    return sem.kind == "rel" and sem.unit == "day"
+
+
+def _merge_clock(text: str, cands: list[Candidate]) -> list[Candidate]:
+    """Join "5 p.m. EST, Nov. 6" and "Friday at 3 p.m." into one TIME expression."""
+    out: list[Candidate] = []
+    i = 0
+    while i < len(cands):
+        s, e, sem = cands[i]
+        if i + 1 < len(cands):
+            s2, e2, sem2 = cands[i + 1]
+            gap = text[e:s2]
+            if _is_clock(sem) and _takes_clock(sem2) and _TIME_THEN_DAY.fullmatch(gap):
+                out.append((s, e2, replace(sem2, type="TIME", hour=sem.hour, minute=sem.minute)))
+                i += 2
+                continue
+            if _takes_clock(sem) and _is_clock(sem2) and _DAY_THEN_TIME.fullmatch(gap):
+                out.append((s, e2, replace(sem, type="TIME", hour=sem2.hour, minute=sem2.minute)))
+                i += 2
+                continue
+        out.append(cands[i])
+        i += 1
+    return out
+
+
+# --- sentences and tense ------------------------------------------------------------------
+
+_BOUNDARY = re.compile(r"[.!?]+[\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])|\n\s*\n")
+_ABBREV = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Gen|Gov|Sen|Rep|St|Jr|Sr|Inc|Corp|Co|Ltd|No|vs|Jan|Feb|Mar|Apr|Jun|Jul|Aug"
+    r"|Sep|Sept|Oct|Nov|Dec|Mon|Tue|Tues|Wed|Thu|Thurs|Fri|Sat|Sun|U\.S|U\.K|a\.m|p\.m|[A-Z])\.)$"
+)
+_FUTURE = re.compile(
+    r"\b(?:will|won['\u2019]t|shall|going\s+to|set\s+to|plans?\s+to|planning\s+to|scheduled"
+    r"|slated|expected\s+to|expects?\s+to|to\s+be\s+held|upcoming|intends?\s+to|aims?\s+to"
+    r"|hopes?\s+to|next|would|is\s+to|are\s+to|due\s+to\s+(?:be|start|begin|open|close|meet"
+    r"|vote|arrive|launch|release|end)|until|by)\b|['\u2019]ll\b",
+    re.IGNORECASE,
+)
+_PAST = re.compile(
+    r"\b(?:said|was|were|had|did|ago|last|earlier|previously|told|went|came|took|made|met|held"
+    r"|began|gave|saw|left|rose|fell|won|lost|sold|bought|paid|sent|spent|got|found|thought"
+    r"|knew|became|brought|ran|wrote|spoke|chose|drew|grew|fled|struck|led|stood|felt|kept"
+    r"|heard|meant|broke|shook|threw|forgot|sought|taught|caught|fought|hit|quit|announced)\b"
+    r"|\b(?!(?:scheduled|expected|planned|proposed|slated|need|indeed|speed|feed|seed|breed"
+    r"|bleed|proceed|succeed|exceed|bed|red|shed|hundred|united|based|related|limited"
+    r"|concerned|interested|advanced|detailed|supposed|listed|required|needed|embed)\b)"
+    r"[a-z]{2,}ed\b",
+    re.IGNORECASE,
+)
+_PASSIVE_BEFORE = re.compile(r"\b(?:is|are|be|being|will\s+be|to\s+be|been)\s+$", re.IGNORECASE)
+
+
+def _sentence_bounds(text: str) -> list[int]:
+    """Start offsets of sentences (0 included), skipping common abbreviations."""
+    starts = [0]
+    for m in _BOUNDARY.finditer(text):
+        if m.group().startswith(".") and _ABBREV.search(text, max(0, m.start() - 6), m.start() + 1):
+            continue
+        starts.append(m.end())
+    return starts
+
+
+def _tense(text: str, s0: int, s1: int, start: int, end: int) -> str | None:
+    """The tense the cue nearest to [start, end) in its sentence implies."""
+    best: tuple[int, str] | None = None
+    for rx, label in ((_PAST, "past"), (_FUTURE, "future")):
+        for m in rx.finditer(text, s0, s1):
+            if start <= m.start() < end:
+                continue
+            if label == "past" and m.group().lower().endswith("ed") and _PASSIVE_BEFORE.search(
+                text, max(s0, m.start() - 12), m.start()
+            ):
+                continue
+            dist = start - m.end() if m.end() <= start else m.start() - end
+            if best is None or dist < best[0]:
+                best = (dist, label)
+    return best[1] if best else None
+
+
+# --- the entry point ----------------------------------------------------------------------
+
+
+def _pub(published: date | datetime | None) -> tuple[date | None, datetime | None]:
+    if published is None:
+        return None, None
+    if isinstance(published, datetime):
+        return published.date(), published
+    return published, None
+
+
+def extract(text: str, published: date | datetime | None = None) -> list[TemporalMention]:
+    """The temporal expressions of a text, sorted by start and non-overlapping.
+
+    Relative expressions resolve against `published`; without it they get XXXX-style
+    values and no interval, while absolute ones still resolve.
+    """
+    pub, pub_at = _pub(published)
+    chosen = _merge_clock(text, _select(find_candidates(text)))
+    bounds = _sentence_bounds(text)
+    mentions: list[TemporalMention] = []
+    anchor_day: date | None = None
+    anchor_any: date | None = None
+    floor = 0
+    for s, e, sem in chosen:
+        s, sem = _with_prefix(text, s, e, sem, floor)
+        k = bisect_right(bounds, s) - 1
+        s0 = bounds[k]
+        s1 = bounds[k + 1] if k + 1 < len(bounds) else len(text)
+        ctx = Context(pub, pub_at, _tense(text, s0, s1, s, e), anchor_day, anchor_any)
+        res = resolve(sem, ctx)
+        floor = e
+        if res is None:
+            continue
+        mentions.append(
+            TemporalMention(s, e, text[s:e], res.type, res.value, res.mod, res.granularity, res.interval)
+        )
+        if res.interval is not None and res.type in ("DATE", "TIME"):
+            if res.granularity in ("day", "time"):
+                anchor_day = res.interval[0]
+            anchor_any = res.interval[0]
+    return mentions

@@ -1,0 +1,879 @@
+"""The patterns that find temporal expressions, each with a handler that says what it means."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from ._holidays import HOLIDAY_PATTERN
+from ._lexicon import (
+    DAY,
+    MONTH,
+    MONTHS,
+    NUM,
+    ORDINALS,
+    TZ,
+    UNIT,
+    UNIT_CODES,
+    WEEKDAY,
+    WEEKDAYS,
+    YEAR4,
+    number_value,
+)
+from ._lexicon import WEEKDAY_ABBR as _WDA
+from ._sem import Sem
+
+__all__ = ["Candidate", "RULES", "Rule", "find_candidates"]
+
+Candidate = tuple[int, int, Sem]
+Handler = Callable[["re.Match[str]", str], Iterable[Candidate]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A compiled pattern and the handler that turns its matches into candidates."""
+
+    name: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+_I = re.IGNORECASE
+_WORD_BEFORE = re.compile(r"([A-Za-z']+)\W{0,3}$")
+_WORD_AFTER = re.compile(r"^\W{0,3}([A-Za-z']+)")
+
+
+def _prev_word(text: str, pos: int) -> str:
+    """The word just before pos (lower case), or ""."""
+    m = _WORD_BEFORE.search(text[max(0, pos - 24) : pos])
+    return m.group(1).lower() if m else ""
+
+
+def _next_word(text: str, pos: int) -> str:
+    m = _WORD_AFTER.match(text[pos : pos + 24])
+    return m.group(1) if m else ""
+
+
+def _capitalized(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def _month(m: re.Match[str]) -> int | None:
+    """The month number of the mon group, None when it is written in lower case."""
+    word = m.group("mon")
+    if not _capitalized(word):
+        return None
+    return MONTHS[word.rstrip(".").lower()]
+
+
+def _year(text: str) -> int:
+    """A year from "2024", "'24" or "24": two digits read as 19xx above 40, else 20xx."""
+    digits = text.lstrip("'\u2019")
+    y = int(digits)
+    if len(digits) == 2:
+        y += 1900 if y > 40 else 2000
+    return y
+
+
+def _one(m: re.Match[str], sem: Sem) -> list[Candidate]:
+    return [(m.start(), m.end(), sem)]
+
+
+def _valid_day(year: int | None, month: int, day: int) -> bool:
+    if day < 1 or month < 1 or month > 12:
+        return False
+    lengths = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    if day > lengths[month - 1]:
+        return False
+    if month == 2 and day == 29 and year is not None:
+        return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return True
+
+
+_YEAR_REL = {"last": -1, "next": 1, "this": 0, "previous": -1, "following": 1, "past": -1}
+
+# Optional year after a month-day or month: ", 2024", " 2024", " of last year".
+_YEAR_TAIL = (
+    rf"(?:(?:\s*,\s*|\s+)(?:of\s+)?(?P<year>{YEAR4}|'\d\d(?!\d))"
+    r"|\s+(?:of\s+)?(?P<yrel>last|next|this)\s+year)?"
+)
+
+
+def _year_fields(m: re.Match[str]) -> tuple[int | None, int | None]:
+    y = m.group("year")
+    rel = m.group("yrel")
+    return (_year(y) if y else None), (_YEAR_REL[rel.lower()] if rel else None)
+
+
+# --- numeric dates ----------------------------------------------------------------------
+
+
+def _h_iso(m: re.Match[str], text: str) -> list[Candidate]:
+    if m.start() > 0 and text[m.start() - 1] in "-/.0123456789":
+        return []
+    y, mo, d = int(m.group("y")), int(m.group("mo")), int(m.group("d"))
+    if not _valid_day(y, mo, d):
+        return []
+    if m.group("h") is not None:
+        hour, minute = int(m.group("h")), int(m.group("mi"))
+        if hour > 24 or minute > 59:
+            return []
+        return _one(m, Sem("cal", "TIME", year=y, month=mo, day=d, hour=hour, minute=minute))
+    return _one(m, Sem("cal", year=y, month=mo, day=d))
+
+
+def _h_slash(m: re.Match[str], text: str) -> list[Candidate]:
+    if m.start() > 0 and text[m.start() - 1] in "/.-0123456789":
+        return []
+    a, b = int(m.group("a")), int(m.group("b"))
+    y = _year(m.group("y"))
+    mo, d = (a, b) if a <= 12 else (b, a)  # US order unless impossible
+    if not _valid_day(y, mo, d):
+        return []
+    return _one(m, Sem("cal", year=y, month=mo, day=d))
+
+
+def _h_ymd_slash(m: re.Match[str], text: str) -> list[Candidate]:
+    if m.start() > 0 and text[m.start() - 1] in "/.-0123456789":
+        return []
+    y, mo, d = int(m.group("y")), int(m.group("mo")), int(m.group("d"))
+    if not _valid_day(y, mo, d):
+        return []
+    return _one(m, Sem("cal", year=y, month=mo, day=d))
+
+
+def _h_dmy_dot(m: re.Match[str], text: str) -> list[Candidate]:
+    if m.start() > 0 and text[m.start() - 1] in "/.-0123456789":
+        return []
+    d, mo, y = int(m.group("d")), int(m.group("mo")), int(m.group("y"))
+    if not _valid_day(y, mo, d):
+        return []
+    return _one(m, Sem("cal", year=y, month=mo, day=d))
+
+
+# --- month and day in words -------------------------------------------------------------
+
+
+def _weekday_prefix_ok(m: re.Match[str]) -> bool:
+    wd = m.group("wdp")
+    return wd is None or _capitalized(wd)
+
+
+def _h_month_day(m: re.Match[str], text: str) -> list[Candidate]:
+    month = _month(m)
+    if month is None or not _weekday_prefix_ok(m):
+        return []
+    day = int(m.group("day"))
+    year, year_rel = _year_fields(m)
+    if not _valid_day(year, month, day):
+        return []
+    mon = m.group("mon")
+    # "May 5" and "March 3" are dates, but "may 5" is not; abbreviations need no check
+    if mon in ("May", "March") and m.group("year") is None and text[m.end() : m.end() + 1] == "-":
+        return []
+    return _one(m, Sem("cal", year=year, month=month, day=day, year_rel=year_rel))
+
+
+def _h_day_month(m: re.Match[str], text: str) -> list[Candidate]:
+    month = _month(m)
+    if month is None or not _weekday_prefix_ok(m):
+        return []
+    day = int(m.group("day"))
+    year, year_rel = _year_fields(m)
+    if not _valid_day(year, month, day):
+        return []
+    # "3 May" after a count-like word ("the 3 May") is fine; "were 3 March" is rare
+    return _one(m, Sem("cal", year=year, month=month, day=day, year_rel=year_rel))
+
+
+_MONTH_CUES = frozenset(
+    "in since by until till through during from to of early late mid last next this every "
+    "each on before after between and or until throughout around about circa".split()
+)
+
+
+def _h_month(m: re.Match[str], text: str) -> list[Candidate]:
+    month = _month(m)
+    if month is None:
+        return []
+    mon = m.group("mon")
+    year, year_rel = _year_fields(m)
+    rel = m.group("rel")
+    has_context = year is not None or year_rel is not None or rel is not None
+    if mon.endswith(".") or (len(mon) <= 4 and mon != "May" and mon != "June" and mon != "July"):
+        # a bare abbreviation ("Mar", "Dec") is too often something else
+        if not has_context or year is None and rel is None and year_rel is None:
+            return []
+    if mon in ("May", "March") and not has_context:
+        # the modal verb and the verb march: only with a temporal cue before them
+        if _prev_word(text, m.start()) not in _MONTH_CUES:
+            return []
+        if mon == "May" and re.match(r"\s+(?:be|have|not|also|well|never|take|say)\b", text[m.end() : m.end() + 8]):
+            return []
+    direction = None
+    if rel:
+        r = rel.lower().split()
+        direction = {"last": "last", "next": "next", "this": "this", "coming": "next", "past": "last"}[
+            r[-1] if r[0] == "this" and len(r) > 1 else r[0]
+        ]
+    return _one(m, Sem("cal", year=year, month=month, year_rel=year_rel, direction=direction))
+
+
+# --- years, decades, centuries ----------------------------------------------------------
+
+_YEAR_CUES = frozenset(
+    "in since by until till through during from to of early late mid before after between "
+    "and or fiscal year circa c around about summer spring winter fall autumn end beginning "
+    "start middle throughout".split()
+)
+_NOT_PLURAL = frozenset(
+    "was has is its this his as plus versus thus across towards unless always less yes "
+    "perhaps does goes says seems marks sees saw".split()
+)
+_UNIT_WORDS = frozenset(
+    "km kg mg g lb lbs ft m cm mm mph kph mw gw kw kwh mb gb tb hp cc ml tons tonnes "
+    "metres meters miles feet yards acres units shares people workers employees".split()
+)
+
+
+def _h_year(m: re.Match[str], text: str) -> list[Candidate]:
+    s = m.start("y")
+    before = text[max(0, s - 2) : s]
+    if before[-1:] in ("$", "#", "\u20ac", "\u00a3", "\u00a5", "-", "/", ".", ",", "+", ":"):
+        if not (before[-1:] == "-" and re.search(r"\d{4}-$", text[max(0, s - 5) : s])):
+            return []
+    after = text[m.end() : m.end() + 2]
+    if after[:1] in ("-", "/", ":") and not re.match(r"-(?:\d{4}|\d\d)\b", text[m.end() : m.end() + 6]):
+        return []
+    y = int(m.group("y"))
+    prev = _prev_word(text, s)
+    if re.search(r"(?:No|Nos|no|number|Number|Flight|flight|Route|route|Model|model|Room|room|"
+                 r"Highway|Windows|iPhone|Galaxy|Boeing|Airbus|page|pages|p|pp|Section|section|"
+                 r"Article|article|Resolution|resolution|Rule|rule|Form|form)\.?\s+$",
+                 text[max(0, s - 14) : s]):
+        return []
+    if y < 1900 and prev not in _YEAR_CUES and not m.group("the"):
+        return []
+    nxt = _next_word(text, m.end())
+    gap = text[m.end() : m.end() + 1]
+    if nxt and gap == " ":
+        low = nxt.lower()
+        if low in _UNIT_WORDS or (
+            nxt.islower() and low.endswith("s") and len(low) > 3 and low not in _NOT_PLURAL
+            and not low.endswith("ss")
+        ):
+            return []
+    if prev in ("the", "a", "an") and not m.group("the") and nxt and nxt.islower() and nxt not in ("and", "or", "to"):
+        # "the 1990 budget" is a year; "a 2000 increase" is a number
+        if prev != "the":
+            return []
+    return _one(m, Sem("cal", year=y))
+
+
+def _h_year_range(m: re.Match[str], text: str) -> list[Candidate]:
+    if m.start() > 0 and text[m.start() - 1] in "$#-/.,0123456789":
+        return []
+    y1 = int(m.group("y1"))
+    y2s = m.group("y2")
+    y2 = int(y2s) if len(y2s) == 4 else (y1 // 100) * 100 + int(y2s)
+    if len(y2s) == 2 and y2 < y1:
+        y2 += 100
+    if not (0 < y2 - y1 <= 30):
+        return []
+    return [
+        (m.start("y1"), m.end("y1"), Sem("cal", year=y1)),
+        (m.start("y2"), m.end("y2"), Sem("cal", year=y2)),
+    ]
+
+
+_DECADE_WORDS = {
+    "twenties": 2, "thirties": 3, "forties": 4, "fifties": 5, "sixties": 6, "seventies": 7,
+    "eighties": 8, "nineties": 9,
+}  # fmt: skip
+
+
+def _h_decade(m: re.Match[str], text: str) -> list[Candidate]:
+    the = m.group("the")
+    if m.group("d4"):
+        dec = int(m.group("d4"))
+    elif m.group("d2"):
+        dec = 190 + int(m.group("d2"))
+    elif m.group("d2b"):
+        if not the:
+            return []
+        dec = 190 + int(m.group("d2b"))
+    else:
+        if not the:
+            return []
+        dec = 190 + _DECADE_WORDS[m.group("dw").lower()]
+    return _one(m, Sem("cal", decade=dec))
+
+
+_CENTURY_ORD = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
+    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
+    "nineteenth": 19, "twentieth": 20, "twenty-first": 21, "twenty first": 21,
+}  # fmt: skip
+
+
+def _h_century(m: re.Match[str], text: str) -> list[Candidate]:
+    n = int(m.group("n")) if m.group("n") else _CENTURY_ORD.get(m.group("w").lower().replace("-", " ").replace("  ", " "), 0)
+    if not 1 <= n <= 30:
+        return []
+    return _one(m, Sem("cal", century=n - 1))
+
+
+_SPOKEN_TENS = {"ten": 10, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+                "seventy": 70, "eighty": 80, "ninety": 90}  # fmt: skip
+
+
+def _h_spoken_year(m: re.Match[str], text: str) -> list[Candidate]:
+    words = re.split(r"[\s-]+", m.group("rest").lower())
+    total = 0
+    for w in words:
+        if w in ("oh", "and"):
+            continue
+        v = _SPOKEN_TENS.get(w)
+        if v is None:
+            n = number_value(w)
+            if n is None or not isinstance(n, int):
+                return []
+            v = n
+        total += v
+    if total >= 100:
+        return []
+    century = {"nineteen": 1900, "eighteen": 1800, "twenty": 2000}[m.group("c").lower()]
+    return _one(m, Sem("cal", year=century + total))
+
+
+def _h_two_thousand(m: re.Match[str], text: str) -> list[Candidate]:
+    rest = m.group("rest")
+    add = number_value(rest) if rest else 0
+    if add is None or not isinstance(add, int) or add >= 100:
+        return []
+    return _one(m, Sem("cal", year=2000 + add))
+
+
+# --- quarters, halves, seasons, fiscal years --------------------------------------------
+
+
+def _h_quarter(m: re.Match[str], text: str) -> list[Candidate]:
+    q = ORDINALS[m.group("ord").lower()]
+    if not 1 <= q <= 4:
+        return []
+    year = None
+    year_rel = None
+    for g in ("y1", "y2", "y3"):
+        if m.group(g):
+            year = _year(m.group(g))
+    for g in ("yrel1", "yrel2"):
+        if m.group(g):
+            year_rel = _YEAR_REL[m.group(g).lower()]
+    start = m.start()
+    pre = m.group("pre")
+    if pre and pre.lower() in ("a", "an"):
+        start = m.start("body")
+    return [(start, m.end(), Sem("cal", quarter=q, year=year, year_rel=year_rel))]
+
+
+def _h_qform(m: re.Match[str], text: str) -> list[Candidate]:
+    q = int(m.group("q") or m.group("q2") or m.group("q3"))
+    ys = m.group("y") or m.group("y2") or m.group("y3")
+    if m.group("q2") and not ys:
+        return []
+    return _one(m, Sem("cal", quarter=q, year=_year(ys) if ys else None))
+
+
+def _h_half(m: re.Match[str], text: str) -> list[Candidate]:
+    word = m.group("ord").lower()
+    half = 1 if word in ("first", "1st", "front") else 2
+    ys = m.group("y") or m.group("y_")
+    year = _year(ys) if ys else None
+    year_rel = _YEAR_REL[m.group("yrel").lower()] if m.group("yrel") else None
+    if year is None and year_rel is None:
+        if m.group("ofyear") is None and re.match(r"\s+of\b", text[m.end() : m.end() + 4]):
+            return []  # "the first half of the game"
+        if not m.group("the"):
+            return []
+    return _one(m, Sem("cal", half=half, year=year, year_rel=year_rel))
+
+
+def _h_hform(m: re.Match[str], text: str) -> list[Candidate]:
+    return _one(m, Sem("cal", half=int(m.group("h") or m.group("h2")), year=_year(m.group("y") or m.group("y2"))))
+
+
+_SEASONS = {"spring": "SP", "summer": "SU", "autumn": "FA", "fall": "FA", "winter": "WI"}
+_SEASON_CUES = frozenset(
+    "in during by until till through since from to before after this last next early late "
+    "mid over throughout each every of".split()
+)
+
+
+def _h_season(m: re.Match[str], text: str) -> list[Candidate]:
+    word = m.group("s")
+    season = _SEASONS[word.lower()]
+    year = _year(m.group("y")) if m.group("y") else None
+    year_rel = _YEAR_REL[m.group("yrel").lower()] if m.group("yrel") else None
+    rel = (m.group("rel") or "").lower().split()
+    if year is None and year_rel is None:
+        if re.match(r"\s+of\b", text[m.end() : m.end() + 4]):
+            return []  # "the fall of Rome", "spring of hope"
+        if not rel or rel == ["the"]:
+            prev = _prev_word(text, m.start())
+            if prev not in _SEASON_CUES or season == "FA" and word.islower() and not rel:
+                return []
+            nxt = _next_word(text, m.end())
+            if nxt.lower() in ("and", "or") or (nxt.islower() and nxt.lower() not in _AFTER_OK):
+                if not rel:
+                    return []
+    direction = None
+    if rel and rel != ["the"]:
+        key = rel[-1] if rel[0] == "this" and len(rel) > 1 else rel[0]
+        direction = {"this": "this", "last": "last", "past": "last", "next": "next", "coming": "next"}.get(key)
+    return _one(m, Sem("cal", season=season, year=year, year_rel=year_rel, direction=direction))
+
+
+_AFTER_OK = frozenset(
+    "and or to the a when as with after before because but while that which than in on at "
+    "for by from of is was will would".split()
+)
+
+
+def _h_fiscal(m: re.Match[str], text: str) -> list[Candidate]:
+    return _one(m, Sem("cal", year=_year(m.group("y"))))
+
+
+# --- holidays ---------------------------------------------------------------------------
+
+
+def _h_holiday(m: re.Match[str], text: str) -> list[Candidate]:
+    key = next(k[2:] for k, v in m.groupdict().items() if k.startswith("h_") and v)
+    year = _year(m.group("y")) if m.group("y") else None
+    rel = m.group("rel")
+    direction = {"last": "last", "next": "next", "this": "this"}.get(rel.lower()) if rel else None
+    return _one(m, Sem("holiday", holiday=key, year=year, direction=direction))
+
+
+# --- weekdays, deictic days, times of day -----------------------------------------------
+
+_TOD = {"morning": "MO", "afternoon": "AF", "evening": "EV", "night": "NI", "tonight": "NI"}
+_WD_REL = {
+    "last": "last", "next": "next", "this": "this", "coming": "next", "this coming": "next",
+    "this past": "last", "past": "last", "previous": "last", "the previous": "last",
+    "the following": "next", "following": "next", "the next": "next",
+}  # fmt: skip
+
+
+def _h_weekday(m: re.Match[str], text: str) -> list[Candidate]:
+    wd = m.group("wd")
+    if not _capitalized(wd):
+        return []
+    rel = m.group("rel")
+    direction = _WD_REL[" ".join(rel.lower().split())] if rel else None
+    anchor = "text" if rel and rel.lower().startswith("the ") else "pub"
+    tod = _TOD[m.group("tod").lower()] if m.group("tod") else None
+    return _one(
+        m,
+        Sem(
+            "weekday",
+            "TIME" if tod else "DATE",
+            weekday=WEEKDAYS[wd.lower()],
+            direction=direction,
+            anchor=anchor,
+            tod=tod,
+        ),
+    )
+
+
+_DEICTIC = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
+
+
+def _h_deictic(m: re.Match[str], text: str) -> list[Candidate]:
+    word = m.group("w").lower()
+    if word == "today" and m.start() > 0 and re.search(r"(?:USA|Psychology|China|Russia)\s+$", text[max(0, m.start() - 12) : m.start()]):
+        return []  # newspaper and channel names
+    tod = _TOD[m.group("tod").lower()] if m.group("tod") else ("NI" if word == "tonight" else None)
+    return _one(m, Sem("rel", "TIME" if tod else "DATE", unit="day", offset=_DEICTIC[word], tod=tod))
+
+
+def _h_this_tod(m: re.Match[str], text: str) -> list[Candidate]:
+    word = m.group("rel").lower()
+    tod = _TOD[m.group("tod").lower()]
+    offset = -1 if word in ("last", "yesterday") else 0
+    return _one(m, Sem("rel", "TIME", unit="day", offset=offset, tod=tod))
+
+
+def _h_clock(m: re.Match[str], text: str) -> list[Candidate]:
+    hour = int(m.group("h"))
+    minute = int(m.group("mi") or 0)
+    ampm = m.group("ampm")
+    if ampm is not None:
+        if not 1 <= hour <= 12:
+            return []
+        pm = ampm.lower().startswith("p")
+        hour = hour % 12 + (12 if pm else 0)
+    else:
+        prev = _prev_word(text, m.start())
+        tail = text[m.end() : m.end() + 14].lower()
+        if m.group("tz") is None and prev not in _CLOCK_CUES and not re.match(r"\s*(?:h\b|hrs\b|hours\b|local\b|o'clock)", tail):
+            return []
+        if hour > 24 or minute > 59:
+            return []
+    if m.start() > 0 and text[m.start() - 1] in "$.:/-0123456789":
+        return []
+    return _one(m, Sem("rel", "TIME", unit="day", offset=0, hour=hour, minute=minute))
+
+
+_CLOCK_CUES = frozenset("at by until till from before after since around about between and to".split())
+
+
+def _h_noon(m: re.Match[str], text: str) -> list[Candidate]:
+    word = m.group("w").lower()
+    hour = 24 if word == "midnight" else 12
+    return _one(m, Sem("rel", "TIME", unit="day", offset=0, hour=hour, minute=0))
+
+
+# --- relative periods -------------------------------------------------------------------
+
+_REL_OFFSET = {
+    "this": 0, "current": 0, "the current": 0, "last": -1, "past": -1, "previous": -1,
+    "the previous": -1, "next": 1, "coming": 1, "the coming": 1, "this past": -1,
+    "this coming": 1, "the latest": -1, "latest": -1, "the past": -1, "the last": -1,
+    "the next": 1, "the following": 1, "following": 1, "the preceding": -1, "the prior": -1,
+    "prior": -1, "the same": 0, "that": 0, "the": 0,
+}  # fmt: skip
+_DURATION_PREPS = frozenset("over during within for in throughout through into".split())
+
+
+def _unit_key(word: str) -> str:
+    w = word.lower()
+    if w.startswith("fiscal"):
+        w = w.split()[-1]
+    return "century" if w.startswith("centur") else w.rstrip("s") if w != "weekends" else "weekend"
+
+
+def _h_rel_period(m: re.Match[str], text: str) -> list[Candidate]:
+    rel = " ".join(m.group("rel").lower().split())
+    unit = _unit_key(m.group("unit"))
+    anchor = "pub"
+    if rel in ("the past", "the last", "the coming", "the next", "the following") and unit in (
+        "year", "month", "week", "decade", "century", "quarter", "day",
+    ):
+        prev = _prev_word(text, m.start())
+        forward = rel in ("the coming", "the next", "the following")
+        if not forward or prev in _DURATION_PREPS:
+            if unit == "day" and not forward:
+                return []
+            code, mult = UNIT_CODES[unit]
+            return _one(m, Sem("duration", "DURATION", value=_duration_value(1, code, mult)))
+        if rel == "the coming":
+            return _one(m, Sem("rel", unit=unit, offset=1))
+        anchor = "text"
+    if rel in ("the following", "following", "the preceding", "the prior", "prior", "the same", "that"):
+        anchor = "text"
+    if rel == "the":
+        if unit not in ("week", "weekend", "quarter", "day"):
+            return []
+        if unit == "day":
+            return []
+        return _one(m, Sem("rel", unit=unit, offset=0, past_shift=-1 if unit in ("quarter", "weekend") else 0))
+    offset = _REL_OFFSET[rel]
+    if rel in ("the latest", "latest") and unit != "quarter":
+        return []
+    if unit == "day" and rel not in ("the next", "the following", "the previous", "the preceding", "the prior", "the same", "following", "previous", "prior", "that"):
+        return []
+    if rel in ("next", "last", "previous", "past", "this", "coming") and unit == "day":
+        return []
+    if unit in ("day",) or anchor == "text":
+        anchor = "text"
+    return _one(m, Sem("rel", unit=unit, offset=offset, anchor=anchor))
+
+
+def _h_edge_of(m: re.Match[str], text: str) -> list[Candidate]:
+    word = m.group("edge").lower()
+    mod = {"end": "END", "close": "END", "beginning": "START", "start": "START", "middle": "MID"}[word]
+    unit = _unit_key(m.group("unit"))
+    return _one(m, Sem("rel", unit=unit, offset=0, mod=mod))
+
+
+def _h_earlier_in(m: re.Match[str], text: str) -> list[Candidate]:
+    word = m.group("w").lower()
+    unit = _unit_key(m.group("unit"))
+    earlier = word == "earlier"
+    return _one(
+        m,
+        Sem("rel", unit=unit, offset=0, mod="START" if earlier else "END", partial="before" if earlier else "after"),
+    )
+
+
+def _h_year_end(m: re.Match[str], text: str) -> list[Candidate]:
+    return _one(m, Sem("rel", unit="year", offset=0, mod="END"))
+
+
+# --- durations, ago/later, sets ---------------------------------------------------------
+
+
+def _fmt_num(n: float) -> str:
+    return str(int(n)) if float(n).is_integer() else f"{n:g}"
+
+
+def _duration_value(n: float | None, code: str, mult: int) -> str:
+    """TIMEX3 duration: P2Y, PT5H, P18M for 1.5 years, PXY for an unknown amount."""
+    time = code.startswith("T")
+    letter = code[-1]
+    if code == "WE":
+        letter = "WE"
+    if n is None:
+        return ("PT" if time else "P") + "X" + ({10: "E", 100: "C"}.get(mult, letter))
+    n = n * mult
+    if not float(n).is_integer():
+        smaller = {"Y": ("M", 12), "W": ("D", 7), "D": ("H", 24), "H": ("M", 60), "M": ("S", 60) if time else ("D", 30)}
+        if letter in smaller:
+            sl, factor = smaller[letter]
+            whole = int(n)
+            rest = round((n - whole) * factor)
+            if letter == "D":
+                return f"P{whole}DT{rest}H" if whole else f"PT{rest}H"
+            if time or letter == "H":
+                return f"PT{whole}{letter}{rest}{sl}" if whole else f"PT{rest}{sl}"
+            if letter == "Y":
+                return f"P{whole}Y{rest}M" if whole else f"P{rest}M"
+            return f"P{whole}{letter}{rest}{sl}"
+    return ("PT" if time else "P") + _fmt_num(n) + letter
+
+
+_SET_PREV = re.compile(r"(?:\d|%|\$|\bonce|\btwice|\btimes|\bdollars|\bcents|\bpercent|\bpounds|\beuros|\bmiles|\bhours)\s*$", re.I)
+
+
+def _h_duration(m: re.Match[str], text: str) -> list[Candidate]:
+    num_text = m.group("num")
+    num_low = " ".join(num_text.lower().split())
+    unit_word = m.group("unit").lower()
+    unit = _unit_key(unit_word)
+    plural = unit_word.endswith("s") and unit_word != "centuries" or unit_word == "centuries"
+    n = number_value(num_text)
+    if num_low == "some" and not m.group("dir"):
+        return []
+    if m.group("half") and n is not None:
+        n = n + 0.5
+    if unit == "night":
+        return []
+    if unit == "weekend" and m.group("dir") is None:
+        return []
+    single = num_low in ("a", "an", "one")
+    if single and unit == "second":
+        return []  # "a second time", "one second-quarter ..."
+    if n is not None and not single and n == 1 and plural:
+        return []
+    if n is not None and n != 1 and not plural and m.group("sep").strip() != "-" and num_low not in ("a hundred",):
+        # "two year" is rare in news; "2 year" appears as an adjective only with a hyphen
+        if not num_low[:1].isdigit() and num_low not in ("a couple", "a couple of"):
+            pass
+    if num_low[:1].isdigit():
+        s = m.start("num")
+        if s > 0 and text[s - 1] in "$#\u20ac\u00a3-/":
+            return []
+    code, mult = UNIT_CODES[unit]
+    rel = (m.group("rel") or "").lower()
+    direction = (m.group("dir") or "").lower()
+    direction = " ".join(direction.split())
+    if direction:
+        offset = None if n is None else int(n) if float(n).is_integer() else None
+        if direction in ("ago", "before now"):
+            sign, anchor = -1, "pub"
+        elif direction in ("from now", "hence"):
+            sign, anchor = 1, "pub"
+        elif direction in ("earlier", "before"):
+            sign, anchor = -1, "text"
+        else:
+            sign, anchor = 1, "text"
+        if offset is None or unit in ("hour", "minute", "second"):
+            ref = "PAST_REF" if sign < 0 else "FUTURE_REF"
+            if unit in ("hour", "minute", "second") and offset is not None:
+                return _one(m, Sem("rel", "TIME", unit=unit, offset=sign * offset, anchor=anchor))
+            return _one(m, Sem("ref", value=ref))
+        if unit in ("decade", "century"):
+            return _one(m, Sem("rel", unit="year", offset=sign * offset * mult, anchor=anchor))
+        if unit == "fortnight":
+            return _one(m, Sem("rel", unit="week", offset=sign * offset * 2, anchor=anchor))
+        return _one(m, Sem("rel", unit=unit, offset=sign * offset, anchor=anchor))
+    if unit == "weekend":
+        return []
+    start = m.start()
+    if single and num_low in ("a", "an") and not rel and not m.group("the") and not plural:
+        if _SET_PREV.search(text[max(0, start - 12) : start]):
+            return _one(m, Sem("set", "SET", value=_duration_value(1, code, mult)))
+    if m.group("the") and not rel and n is not None and single:
+        return []  # "the one day" etc.
+    value = _duration_value(n, code, mult)
+    return _one(m, Sem("duration", "DURATION", value=value))
+
+
+def _h_bare_units(m: re.Match[str], text: str) -> list[Candidate]:
+    prev = _prev_word(text, m.start())
+    if prev not in ("for", "in", "over", "within", "took", "take", "takes", "lasted", "spent", "spend"):
+        return []
+    if prev == "in" and re.match(r"\s+(?:of|and)\b", text[m.end() : m.end() + 5]):
+        return []
+    unit = _unit_key(m.group("unit"))
+    code, mult = UNIT_CODES[unit]
+    return _one(m, Sem("duration", "DURATION", value=_duration_value(None, code, mult)))
+
+
+_SET_WORDS = {
+    "daily": "P1D", "weekly": "P1W", "monthly": "P1M", "annually": "P1Y", "yearly": "P1Y",
+    "quarterly": "P3M", "hourly": "PT1H", "nightly": "P1D", "biweekly": "P2W",
+    "semiannually": "P6M", "semi-annually": "P6M", "bimonthly": "P2M", "fortnightly": "P2W",
+}  # fmt: skip
+
+
+def _h_set_word(m: re.Match[str], text: str) -> list[Candidate]:
+    word = m.group("w").lower()
+    nxt = _next_word(text, m.end())
+    if nxt and nxt.islower() and nxt.lower() not in _AFTER_OK and text[m.end() : m.end() + 1] == " ":
+        return []  # "a daily newspaper", "quarterly dividend": adjectives, not sets
+    return _one(m, Sem("set", "SET", value=_SET_WORDS[word]))
+
+
+def _h_every(m: re.Match[str], text: str) -> list[Candidate]:
+    other = m.group("other")
+    n = 2 if other else 1
+    if m.group("wd"):
+        if not _capitalized(m.group("wd")):
+            return []
+        return _one(m, Sem("set", "SET", value=f"XXXX-WXX-{WEEKDAYS[m.group('wd').lower()] + 1}"))
+    if m.group("mon"):
+        mo = _month(m)
+        if mo is None:
+            return []
+        return _one(m, Sem("set", "SET", value=f"XXXX-{mo:02d}"))
+    word = m.group("u").lower()
+    if word in _TOD:
+        return _one(m, Sem("set", "SET", value=f"XXXX-XX-XXT{_TOD[word]}"))
+    if word in _SEASONS:
+        return _one(m, Sem("set", "SET", value=f"XXXX-{_SEASONS[word]}"))
+    code, mult = UNIT_CODES[_unit_key(word)]
+    if code == "WE":
+        return _one(m, Sem("set", "SET", value="XXXX-WXX-WE"))
+    return _one(m, Sem("set", "SET", value=_duration_value(n, code, mult)))
+
+
+def _h_times_per(m: re.Match[str], text: str) -> list[Candidate]:
+    unit = _unit_key(m.group("u"))
+    code, mult = UNIT_CODES[unit]
+    return _one(m, Sem("set", "SET", value=_duration_value(1, code, mult)))
+
+
+def _h_weekday_plural(m: re.Match[str], text: str) -> list[Candidate]:
+    wd = m.group("wd")
+    if not _capitalized(wd):
+        return []
+    prev = _prev_word(text, m.start())
+    if prev not in ("on", "every", "most", "some", "all", "weekday"):
+        return []
+    return [(m.start(), m.end("wd") + 1, Sem("set", "SET", value=f"XXXX-WXX-{WEEKDAYS[wd.lower()] + 1}"))]
+
+
+# --- reference words --------------------------------------------------------------------
+
+_REFS = {
+    "now": "PRESENT_REF", "right now": "PRESENT_REF", "just now": "PRESENT_REF",
+    "currently": "PRESENT_REF", "presently": "PRESENT_REF", "nowadays": "PRESENT_REF",
+    "these days": "PRESENT_REF", "present": "PRESENT_REF", "the present": "PRESENT_REF",
+    "recently": "PAST_REF", "lately": "PAST_REF", "previously": "PAST_REF",
+    "formerly": "PAST_REF", "the past": "PAST_REF", "more recently": "PAST_REF",
+    "most recently": "PAST_REF", "until recently": "PAST_REF", "in recent times": "PAST_REF",
+    "soon": "FUTURE_REF", "the future": "FUTURE_REF", "the near future": "FUTURE_REF",
+    "the near term": "FUTURE_REF", "the short term": "FUTURE_REF",
+    "the long term": "FUTURE_REF", "the foreseeable future": "FUTURE_REF",
+    "the distant future": "FUTURE_REF", "the distant past": "PAST_REF",
+    "the recent past": "PAST_REF", "as soon as possible": "FUTURE_REF",
+    "the coming days": "FUTURE_REF", "the coming weeks": "FUTURE_REF",
+    "the coming months": "FUTURE_REF", "the coming years": "FUTURE_REF",
+    "coming days": "FUTURE_REF", "coming weeks": "FUTURE_REF", "coming months": "FUTURE_REF",
+    "coming years": "FUTURE_REF", "recent days": "PAST_REF", "recent weeks": "PAST_REF",
+    "recent months": "PAST_REF", "recent years": "PAST_REF", "recent decades": "PAST_REF",
+    "soon after": "FUTURE_REF",
+}  # fmt: skip
+
+
+def _h_ref(m: re.Match[str], text: str) -> list[Candidate]:
+    word = " ".join(m.group("w").lower().split())
+    if word == "present":
+        if not re.search(r"\bat\s+$", text[max(0, m.start() - 4) : m.start()]):
+            return []
+    if word == "now":
+        nxt = text[m.end() : m.end() + 6].lower()
+        if m.start() > 0 and text[m.start() - 1] in "-'\u2019":
+            return []
+    if word in ("the long term", "the short term") and re.match(r"\s*[-\u2013]?\s*(?:care|debt|interest|loans?|rates?|bonds?|notes?|basis)\b", text[m.end() : m.end() + 12].lower()):
+        return []
+    if word == "soon after":
+        return []
+    return _one(m, Sem("ref", value=_REFS[word]))
+
+
+# --- the rule table ---------------------------------------------------------------------
+
+
+def _c(pattern: str, flags: int = _I) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
+
+
+_WD_PREFIX = rf"(?:(?P<wdp>(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|{_WDA}))(?![a-z]),?\s+)?"
+_REL_WORDS = (
+    r"this\s+coming|this\s+past|the\s+current|the\s+previous|the\s+latest|the\s+past|the\s+last"
+    r"|the\s+next|the\s+following|the\s+coming|the\s+preceding|the\s+prior|the\s+same|this|last"
+    r"|next|past|previous|coming|current|latest|following|prior|that|the"
+)
+_ORD_Q = r"first|second|third|fourth|1st|2nd|3rd|4th|final"
+
+RULES: tuple[Rule, ...] = (
+    Rule("iso", _c(r"\b(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)(?:[T ](?P<h>[0-2]\d):(?P<mi>[0-5]\d)(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-][0-2]\d:?[0-5]\d)?)?(?![\d-])"), _h_iso),
+    Rule("slash", _c(r"\b(?P<a>\d\d?)/(?P<b>\d\d?)/(?P<y>\d{4}|\d\d)(?![\d/])"), _h_slash),
+    Rule("ymd_slash", _c(r"\b(?P<y>(?:19|20)\d\d)/(?P<mo>\d\d?)/(?P<d>\d\d?)(?![\d/])"), _h_ymd_slash),
+    Rule("dmy_dot", _c(r"\b(?P<d>\d\d?)\.(?P<mo>\d\d?)\.(?P<y>(?:19|20)\d\d)(?!\d|\.\d)"), _h_dmy_dot),
+    Rule("month_day", _c(rf"\b{_WD_PREFIX}{MONTH}\s+(?:the\s+)?{DAY}{_YEAR_TAIL}"), _h_month_day),
+    Rule("day_month", _c(rf"\b{_WD_PREFIX}(?:the\s+)?{DAY}(?:\s+of)?\s+{MONTH}{_YEAR_TAIL}"), _h_day_month),
+    Rule("month", _c(rf"\b(?:(?P<rel>this\s+coming|this\s+past|this|last|next|coming|past)\s+)?{MONTH}{_YEAR_TAIL}"), _h_month),
+    Rule("year", _c(rf"\b(?P<the>the\s+year\s+)?(?P<y>{YEAR4})\b"), _h_year),
+    Rule("year_range", _c(rf"\b(?P<y1>{YEAR4})\s*[-\u2013/]\s*(?P<y2>{YEAR4}|\d\d)\b(?![-/\d])"), _h_year_range),
+    Rule("decade", _c(r"(?P<the>\bthe\s+)?(?:\b(?P<d4>1\d\d|20\d)0['\u2019]?s|(?P<ap>['\u2019])(?P<d2>\d)0s|\b(?P<d2b>\d)0['\u2019]?s|\b(?P<dw>twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties))(?![\w'])"), _h_decade),
+    Rule("century", _c(r"\b(?:the\s+)?(?:(?P<n>\d\d?)(?:st|nd|rd|th)|(?P<w>twenty[\s-]first|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth))[\s-]+century\b"), _h_century),
+    Rule("spoken_year", _c(r"\b(?P<c>nineteen|eighteen)[\s-]+(?P<rest>(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|oh[\s-](?:one|two|three|four|five|six|seven|eight|nine))\b"), _h_spoken_year),
+    Rule("two_thousand", _c(r"\b(?:the\s+year\s+)?two\s+thousand(?:\s+(?:and\s+)?(?P<rest>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?))?\b(?!\s+(?:\w+\s+)?(?:dollars|people|years|shares|of)\b)"), _h_two_thousand),
+    Rule("quarter", _c(rf"\b(?:(?P<pre>the|its|their|a|an)\s+)?(?P<body>(?:(?P<y1>{YEAR4})\s+|(?P<yrel1>last|next|this)\s+year['\u2019]s\s+)?(?:(?:fiscal|calendar)[\s-]+)?(?P<ord>{_ORD_Q})(?:[\s-]+(?:fiscal|calendar))?[\s-]+quarter(?!s)(?:\s+(?:of\s+)?(?:(?:fiscal|calendar)\s+)?(?P<y2>{YEAR4})|\s+(?:of\s+)?(?P<yrel2>last|next|this)\s+year|,\s*(?P<y3>{YEAR4}))?)\b"), _h_quarter),
+    Rule("qform", _c(rf"\b(?:Q(?P<q>[1-4])(?:\s*|-|\s+of\s+)(?P<y>{YEAR4}|['\u2019]\d\d)?|(?P<q2>[1-4])Q\s*(?P<y2>{YEAR4}|\d\d)|(?P<y3>{YEAR4})\s*-?\s*Q(?P<q3>[1-4]))\b", 0), _h_qform),
+    Rule("half", _c(rf"\b(?P<the>the\s+)?(?P<ord>first|second|1st|2nd|latter|back|front)[\s-]+half(?P<ofyear>\s+of\s+(?:(?P<y>{YEAR4})|(?P<yrel>last|next|this)\s+year|the\s+year)|\s+(?P<y_>{YEAR4}))?\b"), _h_half),
+    Rule("hform", _c(rf"\b(?:H(?P<h>[12])\s*(?P<y>{YEAR4}|['\u2019]\d\d)|(?P<y2>{YEAR4})\s*-?\s*H(?P<h2>[12]))\b", 0), _h_hform),
+    Rule("season", _c(rf"\b(?:(?P<rel>this\s+past|this\s+coming|this|last|next|coming|past|the)\s+)?(?P<s>spring|summer|autumn|fall|winter)(?![\w-])(?:\s+(?:of\s+)?(?P<y>{YEAR4})|\s+(?:of\s+)?(?P<yrel>last|next|this)\s+year)?"), _h_season),
+    Rule("fiscal", _c(rf"\b(?:fiscal(?:\s+year)?|FY)\s*(?P<y>{YEAR4}|['\u2019]?\d\d)\b"), _h_fiscal),
+    Rule("holiday", re.compile(rf"\b(?:(?P<rel>[Ll]ast|[Nn]ext|[Tt]his)\s+)?(?:{HOLIDAY_PATTERN})(?:,?\s+(?P<y>{YEAR4}))?(?![\w])"), _h_holiday),
+    Rule("weekday", _c(rf"\b(?:(?P<rel>this\s+coming|this\s+past|the\s+previous|the\s+following|the\s+next|last|next|this|coming|previous|past)\s+)?{WEEKDAY}(?!s\b)(?:\s+(?P<tod>morning|afternoon|evening|night))?"), _h_weekday),
+    Rule("weekday_plural", _c(rf"\b{WEEKDAY}s\b"), _h_weekday_plural),
+    Rule("deictic", _c(r"\b(?P<w>today|tonight|yesterday|tomorrow)\b(?:\s+(?P<tod>morning|afternoon|evening|night))?"), _h_deictic),
+    Rule("this_tod", _c(r"\b(?P<rel>this|last|yesterday|tomorrow)\s+(?P<tod>morning|afternoon|evening|night)\b"), _h_this_tod),
+    Rule("clock", _c(rf"\b(?P<h>[012]?\d)(?:[:.](?P<mi>[0-5]\d))?(?:\s*(?P<ampm>[ap]\.\s?m\.?|[ap]m\b)|(?<=\d\d)(?=\s*{TZ})|(?<=:\d\d)(?!\d))(?:\s*(?P<tz>{TZ}))?"), _h_clock),
+    Rule("noon", _c(r"\b(?P<w>noon|midnight|midday)\b"), _h_noon),
+    Rule("rel_period", _c(rf"\b(?P<rel>{_REL_WORDS})\s+(?P<unit>fiscal\s+year|fiscal\s+quarter|weekend|week|month|year|quarter|decade|century|day)\b(?!-)"), _h_rel_period),
+    Rule("edge_of", _c(r"\b(?:the\s+)?(?:very\s+)?(?P<edge>end|close|beginning|start|middle)\s+of\s+the\s+(?P<unit>year|month|week|quarter|decade|century|day)\b(?!['\u2019]s)"), _h_edge_of),
+    Rule("earlier_in", _c(r"\b(?P<w>earlier|later)\s+in\s+the\s+(?P<unit>year|month|week|day|quarter|decade)\b"), _h_earlier_in),
+    Rule("year_end", _c(r"\b(?:year[\s-]end|year['\u2019]s\s+end)\b"), _h_year_end),
+    Rule("duration", _c(rf"\b(?P<the>the\s+)?(?:(?P<rel>past|last|next|first|previous|coming|following|final|latest|initial|remaining|preceding|prior|ensuing|additional|further)\s+)?{NUM}(?P<sep>[\s-]+|-)(?:more\s+|additional\s+|full\s+|straight\s+|consecutive\s+|trading\s+|business\s+|working\s+|calendar\s+)?{UNIT}(?![\w])(?P<half>\s+and\s+a\s+half)?(?:-old)?(?:\s+(?P<dir>ago|earlier|later|from\s+now|hence|before\s+now))?"), _h_duration),
+    Rule("bare_units", _c(r"\b(?P<unit>years|months|weeks|days|decades|hours|minutes)\b"), _h_bare_units),
+    Rule("set_word", _c(r"\b(?P<w>daily|weekly|monthly|annually|yearly|quarterly|hourly|nightly|biweekly|semi-?annually|bimonthly|fortnightly)\b"), _h_set_word),
+    Rule("every", _c(rf"\b(?:every|each)\s+(?P<other>other\s+)?(?:{WEEKDAY}|{MONTH}|(?P<u>day|week|month|year|quarter|hour|minute|decade|morning|afternoon|evening|night|weekend|spring|summer|autumn|fall|winter)\b)"), _h_every),
+    Rule("times_per", _c(r"\b(?:once|twice|(?:one|two|three|four|five|six|seven|eight|nine|ten|\d{1,3})\s+times)\s+(?:a|an|per|each|every)\s+(?P<u>day|week|month|year|quarter|hour|decade)\b"), _h_times_per),
+    Rule("ref", _c(r"\b(?P<w>right\s+now|just\s+now|now|currently|presently|nowadays|these\s+days|present|the\s+present|more\s+recently|most\s+recently|recently|lately|previously|formerly|as\s+soon\s+as\s+possible|soon|the\s+(?:near\s+|distant\s+|foreseeable\s+)?future|the\s+(?:distant\s+|recent\s+)?past|the\s+(?:near|short|long)\s+term|(?:the\s+)?coming\s+(?:days|weeks|months|years)|recent\s+(?:days|weeks|months|years|decades))\b"), _h_ref),
+)
+
+
+def find_candidates(text: str, rules: Sequence[Rule] = RULES) -> list[Candidate]:
+    """Every match of every rule that its handler accepts (overlaps included)."""
+    out: list[Candidate] = []
+    for rule in rules:
+        for m in rule.pattern.finditer(text):
+            out.extend(rule.handler(m, text))
+    return out
