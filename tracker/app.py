@@ -10,10 +10,12 @@ from datetime import datetime
 import httpx
 from sqlalchemy.orm import Session
 
-from tracker.clock import Clock, system_clock
+from tracker.clock import Clock, system_clock, to_aware_utc
 from tracker.config import Config, FeedConfig
 from tracker.fetch import Fetcher
+from tracker.events import EventMention, TopicMatcher, find_mentions
 from tracker.store import Entry, Store
+from tracker.store.merging import apply_mentions
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class Tracker:
         self.clock = clock
         self.store = store
         self.fetcher = fetcher
+        self.matcher = TopicMatcher(config.topics)
         self.store.sync_feeds(config.feeds, clock())
 
     def close(self) -> None:
@@ -59,7 +62,23 @@ class Tracker:
 
     def after_entries(self, session: Session, feed: FeedConfig, entries: Sequence[Entry], now: datetime) -> int:
         """Called inside a poll's transaction with the new and changed entries; returns events changed."""
-        return 0
+        updates = []
+        for entry in entries:
+            try:
+                mentions = self.mentions_of(feed, entry.title, entry.text, to_aware_utc(entry.published))
+            except Exception:
+                # A bug in extraction must not cost the entry itself: it is stored and
+                # stays marked for extraction, so a later run can retry it.
+                log.exception("%s: event extraction failed for %s", feed.name, entry.link or entry.key)
+                continue
+            updates.append((entry, mentions))
+        return apply_mentions(session, updates, now).changed if updates else 0
+
+    def mentions_of(self, feed: FeedConfig, title: str, text: str, published: datetime) -> list[EventMention]:
+        """The event mentions of one article (pure: no database)."""
+        return find_mentions(
+            title=title, text=text, published=published, matcher=self.matcher, feed_topics=feed.topics
+        )
 
 
 def make_tracker(

@@ -63,8 +63,20 @@ class PollResult:
 
 
 def poll_feed(tracker: Tracker, cfg: FeedConfig) -> PollResult:
-    """Poll one feed now. Never raises for a feed-level problem: it is recorded and returned."""
+    """Poll one feed now. Never raises: a problem, even a bug, is recorded and returned."""
     started = time.monotonic()
+    try:
+        return _poll_feed(tracker, cfg, started)
+    except Exception as exc:
+        # A bug must cost one feed one poll, never the other feeds or the daemon.
+        log.exception("%s: unexpected error while polling", cfg.name)
+        return PollResult(
+            cfg.name, "error", error=f"internal error: {exc.__class__.__name__}: {exc}",
+            duration=time.monotonic() - started,
+        )
+
+
+def _poll_feed(tracker: Tracker, cfg: FeedConfig, started: float) -> PollResult:
     now = tracker.clock()
     state = tracker.store.feed_state(cfg.name)
     rng = random.Random()

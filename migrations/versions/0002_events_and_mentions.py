@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.Column('start', sa.Date(), nullable=False),
     sa.Column('end', sa.Date(), nullable=False),
     sa.Column('topics', sa.Text(), nullable=False),
+    sa.Column('context_topics', sa.Boolean(), nullable=False),
     sa.Column('terms', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], name=op.f('fk_mentions_entry_id_entries'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['event_pk'], ['events.pk'], name=op.f('fk_mentions_event_pk_events'), ondelete='SET NULL'),

@@ -136,7 +136,8 @@ class Event(Base):
     # they reported, so "new since the last digest" is a comparison, not a time window.
     revision: Mapped[int] = mapped_column(Integer, default=1, index=True)
 
-    mentions: Mapped[list[Mention]] = relationship(back_populates="event")
+    # The database sets mentions.event_pk to NULL on delete; the ORM must not second-guess it.
+    mentions: Mapped[list[Mention]] = relationship(back_populates="event", passive_deletes=True)
 
 
 class EventTopic(Base):
@@ -177,6 +178,8 @@ class Mention(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     topics: Mapped[str] = mapped_column(Text, default="")
+    # Topics that came from the title or a neighbouring sentence, not the sentence itself.
+    context_topics: Mapped[bool] = mapped_column(Boolean, default=False)
     terms: Mapped[str] = mapped_column(Text, default="")
 
     event: Mapped[Event | None] = relationship(back_populates="mentions")
