@@ -1,0 +1,738 @@
+"""Timeline renderers: table, JSON, CSV, iCalendar, Atom, HTML, and dates at their precision."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import unicodedata
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+import icalendar
+
+from tracker import __version__
+from tracker.clock import isoformat_z, to_aware_utc
+from tracker.views import EventView, FeedHealth, MentionView
+
+FORMATS = ("table", "json", "csv", "ics", "atom", "html")
+FEED_FORMATS = ("table", "json")
+
+TABLE_WIDTH = 100
+CSV_HEADER = (
+    "id", "date", "start", "end", "granularity", "summary", "topics",
+    "sources", "first_seen", "updated", "urls",
+)
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)
+_SEASONS = {"SP": "spring", "SU": "summer", "FA": "fall", "AU": "fall", "WI": "winter"}
+_PERIOD_MOD = {"START": "early ", "MID": "mid-", "END": "late "}
+_WEEK_MOD = {"START": "early in the ", "MID": "midweek in the ", "END": "late in the "}
+_OUTER_MOD = {
+    "APPROX": "around ",
+    "BEFORE": "before ",
+    "AFTER": "after ",
+    "ON_OR_BEFORE": "on or before ",
+    "ON_OR_AFTER": "on or after ",
+}
+
+# Characters XML 1.0 cannot carry at all (ElementTree would write them and produce a
+# document no parser accepts) plus the C1 range, which only ever appears as mojibake.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+_ATOM = "http://www.w3.org/2005/Atom"
+
+
+# --- dates at their precision -------------------------------------------------------
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def _period(value: str, granularity: str, start: date, end: date) -> str | None:
+    """The bare name of a calendar period, or None when the granularity is not one."""
+    if granularity == "month":
+        return f"{_MONTHS[start.month - 1]} {start.year}"
+    if granularity == "quarter":
+        m = re.fullmatch(r"(\d{4})-Q([1-4])", value)
+        return f"Q{m[2]} {m[1]}" if m else f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if granularity == "season":
+        m = re.fullmatch(r"(\d{4})-(SP|SU|FA|AU|WI)", value)
+        if m:
+            return f"{_SEASONS[m[2]]} {m[1]}"
+        # Meteorological seasons; a December start names the winter of the next year,
+        # as TIMEX3 does (2024-WI runs December 2023 to February 2024).
+        name = ("winter", "spring", "summer", "fall")[(start.month % 12) // 3]
+        return f"{name} {start.year + 1 if start.month == 12 else start.year}"
+    if granularity == "half":
+        m = re.fullmatch(r"(\d{4})-H([12])", value)
+        return f"H{m[2]} {m[1]}" if m else f"H{1 if start.month <= 6 else 2} {start.year}"
+    if granularity == "year":
+        return value[:4] if re.fullmatch(r"\d{4}", value[:4]) else str(start.year)
+    return None
+
+
+def format_when(value: str, mod: str | None, granularity: str, start: date, end: date) -> str:
+    """A date at its precision, for people: "mid-February 2024", "week of 25 March 2024"."""
+    inner = (mod or "").upper()
+    if granularity == "day":
+        text = _day(start)
+    elif granularity == "week":
+        # "around the week of ...", "early in the week of ...", but plain "week of ...".
+        article = "the " if inner in _OUTER_MOD else ""
+        text = _WEEK_MOD.get(inner, article) + f"week of {_day(start)}"
+    elif granularity == "decade":
+        decade = int(value) * 10 if re.fullmatch(r"\d{3}", value) else start.year // 10 * 10
+        # "the mid-2020s" reads better than "mid-the 2020s".
+        text = f"the {_PERIOD_MOD.get(inner, '')}{decade}s"
+    else:
+        period = _period(value, granularity, start, end)
+        if period is None:
+            # An unknown granularity still has an interval; show it rather than guess.
+            text = _day(start) if start == end else f"{_day(start)} – {_day(end)}"
+        else:
+            text = _PERIOD_MOD.get(inner, "") + period
+    return _OUTER_MOD.get(inner, "") + text
+
+
+def when(event: EventView) -> str:
+    """format_when for an event."""
+    return format_when(event.value, event.mod, event.granularity, event.start, event.end)
+
+
+# --- shared helpers -------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    """Feed text as one printable line: CR/LF and control characters become spaces."""
+    return _SPACES.sub(" ", _NOT_XML.sub(" ", text)).strip()
+
+
+def _xml_text(text: str) -> str:
+    """Text safe for XML 1.0 (and HTML): characters it cannot carry removed."""
+    return _NOT_XML.sub("", text)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) link; anything else (javascript:, data:) is dropped."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(c in url for c in "\x00\r\n\t <>\"'`") or _NOT_XML.search(url):
+        return None
+    return url
+
+
+def _ordered(events: Sequence[EventView]) -> list[EventView]:
+    # Stable: callers that already sort by date keep their tie order.
+    return sorted(events, key=lambda e: (e.start, e.end))
+
+
+def _sources(event: EventView) -> list[MentionView]:
+    """One mention per article (first one wins), in publication order."""
+    seen: set[str] = set()
+    out: list[MentionView] = []
+    for m in sorted(event.mentions, key=lambda m: m.published):
+        key = m.url or f"{m.feed}\x00{m.title}"
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
+def _cell_width(text: str) -> int:
+    """Terminal columns: wide East Asian characters take two, combining marks none."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def _fit(text: str, width: int) -> str:
+    """Cut to at most `width` columns, ending in "…" when cut, then pad to `width`."""
+    if _cell_width(text) > width:
+        out, used = [], 0
+        for ch in text:
+            w = _cell_width(ch)
+            if used + w > width - 1:
+                break
+            out.append(ch)
+            used += w
+        text = "".join(out) + "…"
+    return text + " " * (width - _cell_width(text))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int], right: set[int]) -> str:
+    lines = []
+    for row in [list(headers), *rows]:
+        cells = []
+        for i, (cell, width) in enumerate(zip(row, widths)):
+            fitted = _fit(cell, width)
+            if i in right:
+                fitted = fitted.strip().rjust(width)
+            cells.append(fitted)
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _date_time(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return to_aware_utc(value).strftime("%Y-%m-%d %H:%M")
+
+
+# --- timeline formats -----------------------------------------------------------------
+
+
+def render_timeline(
+    events: Sequence[EventView],
+    fmt: str,
+    *,
+    now: datetime,
+    title: str = "tracker timeline",
+    topic_titles: Mapping[str, str] = {},
+) -> str:
+    """The timeline in one of FORMATS; events are ordered by date."""
+    renderers: dict[str, Callable[[list[EventView], datetime, str, Mapping[str, str]], str]] = {
+        "table": _render_table,
+        "json": _render_json,
+        "csv": _render_csv,
+        "ics": _render_ics,
+        "atom": _render_atom,
+        "html": _render_html,
+    }
+    if fmt not in renderers:
+        raise ValueError(f"unknown timeline format {fmt!r} (use one of {', '.join(FORMATS)})")
+    return renderers[fmt](_ordered(events), now, title, topic_titles)
+
+
+def _render_table(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+    if not events:
+        return "No events."
+    rows = [
+        [e.id, when(e), _one_line(e.summary), ", ".join(e.topics), str(e.sources)]
+        for e in events
+    ]
+    id_w = max(2, *(_cell_width(r[0]) for r in rows))
+    when_w = min(28, max(4, *(_cell_width(r[1]) for r in rows)))
+    topics_w = min(26, max(6, *(_cell_width(r[3]) for r in rows)))
+    sources_w = len("SOURCES")
+    summary_w = max(20, TABLE_WIDTH - id_w - when_w - topics_w - sources_w - 2 * 4)
+    return _table(
+        ["ID", "WHEN", "SUMMARY", "TOPICS", "SOURCES"],
+        rows,
+        [id_w, when_w, summary_w, topics_w, sources_w],
+        right={4},
+    )
+
+
+def _render_json(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+    return json.dumps([e.to_dict() for e in events], indent=2, ensure_ascii=False)
+
+
+def _spreadsheet_safe(text: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection);
+    # feed text is untrusted, so such a summary gets a leading apostrophe.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _render_csv(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for e in events:
+        urls = [m.url for m in _sources(e) if m.url]
+        writer.writerow(
+            [
+                e.id,
+                e.value,
+                e.start.isoformat(),
+                e.end.isoformat(),
+                e.granularity,
+                _spreadsheet_safe(e.summary),
+                ";".join(e.topics),
+                e.sources,
+                isoformat_z(e.first_seen),
+                isoformat_z(e.updated),
+                # URLs cannot contain spaces, so a space separates them unambiguously.
+                " ".join(urls),
+            ]
+        )
+    return out.getvalue()
+
+
+def _source_lines(event: EventView) -> list[str]:
+    lines = []
+    for m in _sources(event):
+        published = to_aware_utc(m.published).strftime("%Y-%m-%d")
+        lines.append(f"- {_one_line(m.title)} ({_one_line(m.feed)}, {published})")
+        if m.url:
+            lines.append(f"  {_one_line(m.url)}")
+    return lines
+
+
+def _ics_text(text: str) -> str:
+    # RFC 5545 TEXT allows no control characters but HTAB; newlines are kept as
+    # line breaks for icalendar to escape as \n.
+    return re.sub(r"[^\S\n]+", " ", _NOT_XML.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n")))
+
+
+def _render_ics(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+    cal = icalendar.Calendar()
+    cal.add("prodid", f"-//tracker//timeline {__version__}//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", _one_line(title))
+    for e in events:
+        ev = icalendar.Event()
+        ev.add("uid", f"{e.id}@tracker")
+        ev.add("dtstamp", to_aware_utc(e.updated))
+        ev.add("created", to_aware_utc(e.first_seen))
+        ev.add("last-modified", to_aware_utc(e.updated))
+        # All-day: DTEND is exclusive, so the inclusive end needs one more day.
+        ev.add("dtstart", e.start)
+        ev.add("dtend", e.end + timedelta(days=1))
+        ev.add("summary", _one_line(e.summary))
+        description = [f"When: {when(e)} ({e.value})"]
+        if e.topics:
+            description.append("Topics: " + ", ".join(topic_titles.get(t, t) for t in e.topics))
+        description += ["", "Sources:", *_source_lines(e)]
+        ev.add("description", _ics_text("\n".join(description)))
+        if e.topics:
+            ev.add("categories", list(e.topics))
+        first_link = next((u for u in (safe_url(m.url) for m in _sources(e)) if u), None)
+        if first_link:
+            ev.add("url", first_link)
+        ev.add("transp", "TRANSPARENT")  # a news event does not make anyone busy
+        cal.add_component(ev)
+    return str(cal.to_ical().decode("utf-8"))
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k: _xml_text(v) for k, v in attrib.items()})
+    if text is not None:
+        element.text = _xml_text(text)
+    return element
+
+
+def _sources_fragment(event: EventView, topic_titles: Mapping[str, str]) -> str:
+    """An HTML fragment listing the sources, built as a tree so nothing needs escaping by hand."""
+    root = ET.Element("div")
+    _sub(root, "p", f"{when(event)}: {_one_line(event.summary)}")
+    if event.topics:
+        _sub(root, "p", "Topics: " + ", ".join(topic_titles.get(t, t) for t in event.topics))
+    items = _sub(root, "ul")
+    for m in _sources(event):
+        li = _sub(items, "li")
+        url = safe_url(m.url)
+        if url:
+            _sub(li, "a", _one_line(m.title) or url, href=url)
+        else:
+            li.text = _xml_text(_one_line(m.title))
+        published = to_aware_utc(m.published).strftime("%Y-%m-%d")
+        tail = f" ({_one_line(m.feed)}, {published})"
+        if m.quote:
+            tail += f": “{_one_line(m.quote)}”"
+        last = li[-1] if len(li) else None
+        if last is not None:
+            last.tail = _xml_text(tail)
+        else:
+            li.text = (li.text or "") + _xml_text(tail)
+    return ET.tostring(root, encoding="unicode", method="html")
+
+
+def _render_atom(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+    ET.register_namespace("", _ATOM)
+
+    def q(tag: str) -> str:
+        return f"{{{_ATOM}}}{tag}"
+
+    feed = ET.Element(q("feed"))
+    # Stable across runs for the same title, so readers keep their read state.
+    _sub(feed, q("id"), uuid.uuid5(uuid.NAMESPACE_URL, "tracker:timeline:" + title).urn)
+    _sub(feed, q("title"), _one_line(title), type="text")
+    updated = max((to_aware_utc(e.updated) for e in events), default=to_aware_utc(now))
+    _sub(feed, q("updated"), isoformat_z(updated))
+    author = _sub(feed, q("author"))
+    _sub(author, q("name"), "tracker")
+    _sub(feed, q("generator"), "tracker", version=__version__)
+    for e in reversed(events):  # newest first, as feed readers expect
+        entry = _sub(feed, q("entry"))
+        _sub(entry, q("id"), f"urn:tracker:event:{e.id}")
+        _sub(entry, q("title"), f"{when(e)}: {_one_line(e.summary)}", type="text")
+        _sub(entry, q("published"), isoformat_z(e.first_seen))
+        _sub(entry, q("updated"), isoformat_z(e.updated))
+        for t in e.topics:
+            _sub(entry, q("category"), term=t, label=topic_titles.get(t, t))
+        links = [(safe_url(m.url), m) for m in _sources(e)]
+        for i, (url, m) in enumerate((u, m) for u, m in links if u):
+            assert url is not None
+            _sub(entry, q("link"), rel="alternate" if i == 0 else "related", href=url, title=_one_line(m.title))
+        _sub(entry, q("content"), _sources_fragment(e, topic_titles), type="html")
+    body = ET.tostring(feed, encoding="unicode")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
+
+
+# --- HTML -----------------------------------------------------------------------------
+
+_E = html.escape  # every value interpolated into the page goes through this
+_PALETTE = ("#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626")
+_CHART_W = 1000  # px of time axis; the page scrolls sideways below that
+_ROW_H = 24
+_LABEL_MAX = 340
+_OTHER = "\x00other"  # lane key for events without topics; cannot clash with a topic name
+
+
+@dataclass(frozen=True)
+class _Mark:
+    event: EventView
+    x0: float
+    x1: float
+    label_x: float
+    label_w: float
+    label_align: str  # "left" | "right" | "inside"
+
+
+def _ticks(d0: date, d1: date) -> list[tuple[date, str]]:
+    """Axis ticks between d0 and d1 at the finest unit that keeps them readable."""
+    span = (d1 - d0).days
+
+    def days(step: int, fmt: Callable[[date, bool], str], first: date) -> Iterator[tuple[date, str]]:
+        d, first_tick = first, True
+        while d <= d1:
+            if d >= d0:
+                yield d, fmt(d, first_tick)
+                first_tick = False
+            d += timedelta(days=step)
+
+    def months(step: int, fmt: Callable[[date, bool], str]) -> Iterator[tuple[date, str]]:
+        y, m, first_tick = d0.year, 1, True
+        while date(y, m, 1) <= d1:
+            d = date(y, m, 1)
+            if d >= d0 and (m - 1) % step == 0:
+                yield d, fmt(d, first_tick)
+                first_tick = False
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+    def years(step: int) -> Iterator[tuple[date, str]]:
+        for y in range(d0.year, d1.year + 1):
+            if y % step == 0 and d0 <= date(y, 1, 1) <= d1:
+                yield date(y, 1, 1), str(y)
+
+    def short_day(d: date, first: bool) -> str:
+        # The year goes on January's first tick only; the axis corner names the years.
+        return f"{d.day} {_MONTHS[d.month - 1][:3]}" + (f" {d.year}" if d.month == 1 and d.day <= 7 else "")
+
+    def month_name(d: date, first: bool) -> str:
+        return _MONTHS[d.month - 1][:3] + (f" {d.year}" if first or d.month == 1 else "")
+
+    monday = d0 - timedelta(days=d0.weekday())
+    candidates: list[Callable[[], Iterator[tuple[date, str]]]] = [
+        lambda: days(1, short_day, d0),
+        lambda: days(7, short_day, monday),
+        lambda: months(1, month_name),
+        lambda: months(3, lambda d, first: f"Q{(d.month - 1) // 3 + 1} {d.year}"),
+        lambda: years(1),
+        lambda: years(2),
+        lambda: years(5),
+        lambda: years(10),
+        lambda: years(50),
+        lambda: years(100),
+    ]
+    # Short labels ("25 Mar") can sit closer together than long ones ("Mar 2024").
+    limits = (18, 18, 13, 12, 14, 14, 14, 14, 14, 14)
+    for make, limit in zip(candidates, limits):
+        ticks = list(make())
+        if len(ticks) <= limit and (ticks or span > 3650 * 10):
+            return ticks
+    return list(candidates[-1]())
+
+
+def _domain(events: Sequence[EventView]) -> tuple[date, date]:
+    d0 = min(e.start for e in events)
+    d1 = max(e.end for e in events) + timedelta(days=1)
+    span = (d1 - d0).days
+    if span < 14:
+        # A handful of days across 1000 px would make a single day a wide slab.
+        extra = (14 - span) // 2 + 1
+        d0, d1 = d0 - timedelta(days=extra), d1 + timedelta(days=extra)
+    pad = timedelta(days=max(1, (d1 - d0).days // 40))
+    return d0 - pad, d1 + pad
+
+
+def _layout(events: Sequence[EventView], d0: date, d1: date) -> list[list[_Mark]]:
+    """Marks packed into rows so that no two marks or labels overlap."""
+    scale = _CHART_W / (d1 - d0).days
+
+    def x(d: date) -> float:
+        return (d - d0).days * scale
+
+    rows: list[list[_Mark]] = []
+    ends: list[float] = []
+    for e in events:
+        if e.granularity == "day":
+            centre = x(e.start) + scale / 2
+            x0, x1 = centre - 6, centre + 6
+        else:
+            x0 = x(e.start)
+            x1 = max(x(e.end + timedelta(days=1)), x0 + 4)
+        label = f"{when(e)} {e.summary}"
+        want = min(_LABEL_MAX, 7.0 * len(label) + 8)
+        room_right, room_left = _CHART_W - x1 - 6, x0 - 6
+        if want <= room_right or (room_right >= room_left and (room_right >= 120 or x1 - x0 < 140)):
+            label_w = min(want, room_right)
+            mark = _Mark(e, x0, x1, x1 + 6, label_w, "left")
+            lo, hi = x0, x1 + 6 + label_w
+        elif want <= room_left or x1 - x0 < 140:
+            label_w = min(want, room_left)
+            mark = _Mark(e, x0, x1, x0 - 6 - label_w, label_w, "right")
+            lo, hi = x0 - 6 - label_w, x1
+        else:
+            # A long period (a decade, a year on a short axis) with no room beside it
+            # carries its label inside the bar.
+            label_w = min(want, x1 - x0 - 12)
+            mark = _Mark(e, x0, x1, x0 + 6, label_w, "inside")
+            lo, hi = x0, x1
+        for i, end in enumerate(ends):
+            if end + 8 <= lo:
+                rows[i].append(mark)
+                ends[i] = hi
+                break
+        else:
+            rows.append([mark])
+            ends.append(hi)
+    return rows
+
+
+def _mark_html(m: _Mark, colour: str) -> str:
+    e = m.event
+    mod = (e.mod or "").upper()
+    classes = ["mark", "dot" if e.granularity == "day" else "bar"]
+    if mod == "APPROX":
+        classes.append("approx")
+    style = f"left:{m.x0:.1f}px;width:{m.x1 - m.x0:.1f}px;--c:{colour}"
+    fades = {"START": "to right", "MID": None, "END": "to left"}
+    if e.granularity != "day" and mod in fades:
+        # Early/late: solid at the named end of the interval, fading across the rest.
+        if fades[mod]:
+            style += f";background:linear-gradient({fades[mod]},{colour} 35%,transparent)"
+        else:
+            style += f";background:linear-gradient(to right,transparent,{colour} 30%,{colour} 70%,transparent)"
+    label_style = f"left:{m.label_x:.1f}px;width:{max(0.0, m.label_w):.0f}px"
+    if m.label_align == "right":
+        label_style += ";text-align:right"
+    tip = f"{when(e)}: {_one_line(e.summary)}"
+    return (
+        f'<a class="{" ".join(classes)}" style="{style}" href="#ev-{_E(e.id)}" title="{_E(tip)}"></a>'
+        f'<a class="label{" inside" if m.label_align == "inside" else ""}" style="{label_style}" href="#ev-{_E(e.id)}" title="{_E(tip)}">'
+        f"<b>{_E(when(e))}</b> {_E(_one_line(e.summary))}</a>"
+    )
+
+
+def _highlight(quote: str, expression: str) -> str:
+    """The quote, escaped, with the dating expression marked."""
+    quote = _one_line(quote)
+    at = quote.find(expression) if expression else -1
+    if at < 0:
+        return _E(quote)
+    end = at + len(expression)
+    return f"{_E(quote[:at])}<mark>{_E(quote[at:end])}</mark>{_E(quote[end:])}"
+
+
+def _render_html(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+    lanes: dict[str, list[EventView]] = {}
+    known = list(topic_titles)
+    for t in sorted({t for e in events for t in e.topics}, key=lambda t: (t not in known, known.index(t) if t in known else 0, t)):
+        lanes[t] = []
+    for e in events:
+        for t in e.topics or (_OTHER,):
+            lanes.setdefault(t, []).append(e)
+    colours = {t: _PALETTE[i % len(_PALETTE)] for i, t in enumerate(lanes)}
+
+    chart = []
+    if events:
+        d0, d1 = _domain(events)
+        scale = _CHART_W / (d1 - d0).days
+        grid = "".join(
+            f'<div class="tick" style="left:{(d - d0).days * scale:.1f}px"><span>{_E(text)}</span></div>'
+            for d, text in _ticks(d0, d1)
+        )
+        today = to_aware_utc(now).date()
+        if d0 <= today <= d1:
+            grid += f'<div class="now" style="left:{(today - d0).days * scale:.1f}px"><span>now</span></div>'
+        first, last = min(e.start for e in events).year, max(e.end for e in events).year
+        years = str(first) if first == last else f"{first}–{last}"
+        chart.append(
+            f'<div class="lane axis"><div class="lane-name years">{_E(years)}</div><div class="track">{grid}</div></div>'
+        )
+        for topic, lane_events in lanes.items():
+            rows = _layout(lane_events, d0, d1)
+            name = "no topic" if topic == _OTHER else topic_titles.get(topic, topic)
+            marks = "".join(
+                f'<div class="row">{"".join(_mark_html(m, colours[topic]) for m in row)}</div>' for row in rows
+            )
+            lines = "".join(
+                f'<div class="line" style="left:{(d - d0).days * scale:.1f}px"></div>' for d, _ in _ticks(d0, d1)
+            )
+            chart.append(
+                f'<div class="lane"><div class="lane-name" style="border-color:{colours[topic]}">'
+                f"{_E(name)}<small>{len(lane_events)} event{'s' if len(lane_events) != 1 else ''}</small></div>"
+                f'<div class="track">{lines}{marks}</div></div>'
+            )
+
+    items = []
+    for e in events:
+        chips = "".join(
+            f'<span class="chip" style="border-color:{colours.get(t, "#888")}">{_E(topic_titles.get(t, t))}</span>'
+            for t in e.topics
+        )
+        sources = []
+        for m in _sources(e):
+            url = safe_url(m.url)
+            title_html = _E(_one_line(m.title) or "(untitled)")
+            link = f'<a href="{_E(url)}" rel="noopener noreferrer">{title_html}</a>' if url else title_html
+            published = to_aware_utc(m.published).strftime("%Y-%m-%d")
+            quote = f'<q>{_highlight(m.quote, m.expression)}</q>' if m.quote else ""
+            sources.append(
+                f"<li>{link} <span class=\"meta\">{_E(_one_line(m.feed))}, {published}</span>{quote}</li>"
+            )
+        precision = e.granularity + (f", {e.mod.lower()}" if e.mod else "")
+        items.append(
+            f'<li id="ev-{_E(e.id)}"><div class="when">{_E(when(e))}'
+            f'<span class="meta">{_E(precision)} · {_E(e.start.isoformat())} – {_E(e.end.isoformat())}</span></div>'
+            f'<div class="summary">{_E(_one_line(e.summary))}</div><div>{chips}</div>'
+            f'<details{" open" if len(sources) <= 3 else ""}><summary>{len(sources)} source{"s" if len(sources) != 1 else ""}</summary>'
+            f'<ul class="sources">{"".join(sources)}</ul></details></li>'
+        )
+
+    body = (
+        f'<div class="chart">{"".join(chart)}</div>'
+        '<p class="legend"><span class="mark dot" style="--c:#555"></span> a day '
+        '<span class="mark bar" style="--c:#555;width:36px"></span> a week, month or longer '
+        '<span class="mark bar approx" style="--c:#555;width:36px"></span> approximate '
+        '<span class="mark bar" style="--c:#555;width:36px;background:linear-gradient(to right,#555 35%,transparent)"></span> early in the period</p>'
+        f'<ol class="events">{"".join(items)}</ol>'
+        if events
+        else '<p class="empty">No events.</p>'
+    )
+    count = f"{len(events)} event{'s' if len(events) != 1 else ''}"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="generator" content="tracker {_E(__version__)}">
+<title>{_E(_one_line(title))}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<header><h1>{_E(_one_line(title))}</h1><p class="meta">{count} · generated {_E(_date_time(now))} UTC</p></header>
+<main>{body}</main>
+</body>
+</html>
+"""
+
+
+_CSS = f"""
+:root {{ color-scheme: light; --ink:#1f2937; --muted:#6b7280; --rule:#e5e7eb; }}
+* {{ box-sizing: border-box; }}
+body {{ margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #fafafa; }}
+header, main {{ max-width: {_CHART_W + 260}px; margin: 0 auto; padding: 0 16px; }}
+h1 {{ font-size: 1.5rem; margin: 24px 0 0; }}
+.meta {{ color: var(--muted); font-size: .85em; margin-left: .5em; }}
+header .meta {{ margin: 0 0 16px; }}
+.chart {{ overflow-x: auto; background: #fff; border: 1px solid var(--rule); border-radius: 8px; padding: 8px 12px 12px; }}
+.lane {{ display: flex; min-width: {_CHART_W + 170}px; border-top: 1px solid var(--rule); }}
+.lane.axis {{ border-top: 0; height: 44px; }}
+.lane-name {{ flex: 0 0 150px; padding: 6px 10px 6px 8px; border-left: 4px solid transparent; font-weight: 600; font-size: .9em; }}
+.lane-name.years {{ color: var(--muted); font-weight: 400; font-size: 12px; padding-top: 4px; }}
+.lane-name small {{ display: block; font-weight: 400; color: var(--muted); }}
+.track {{ position: relative; flex: 0 0 {_CHART_W}px; padding: 6px 0; }}
+.row {{ position: relative; height: {_ROW_H}px; }}
+.tick {{ position: absolute; top: 0; bottom: 0; border-left: 1px solid #d1d5db; }}
+.tick span {{ position: absolute; top: 4px; left: 4px; white-space: nowrap; font-size: 12px; color: var(--muted); }}
+.line {{ position: absolute; top: 0; bottom: 0; border-left: 1px solid #f0f0f0; }}
+.now {{ position: absolute; top: 0; bottom: -4px; border-left: 2px dashed #ef4444; }}
+.now span {{ position: absolute; top: 22px; left: 4px; font-size: 12px; color: #ef4444; }}
+.mark {{ position: absolute; top: 7px; height: 10px; display: inline-block; background: var(--c); }}
+.legend .mark {{ position: relative; top: 1px; margin: 0 4px 0 14px; }}
+.mark.dot {{ width: 12px !important; height: 12px; top: 6px; border-radius: 50%; box-shadow: 0 0 0 2px #fff; }}
+.legend .mark.dot {{ top: 2px; }}
+.mark.bar {{ border-radius: 3px; }}
+.mark.approx {{ background: transparent !important; border: 2px dashed var(--c); box-shadow: 0 0 6px var(--c); opacity: .85; }}
+.label {{ position: absolute; top: 3px; font-size: 12px; line-height: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; color: var(--ink); text-decoration: none; }}
+.label.inside {{ top: 4px; line-height: 16px; padding: 0 4px; background: rgba(255,255,255,.88); border-radius: 3px; }}
+.label:hover, .mark:hover {{ text-decoration: underline; filter: brightness(.85); }}
+.legend {{ color: var(--muted); font-size: .85em; margin: 8px 0 24px; }}
+.events {{ list-style: none; padding: 0; margin: 0 0 48px; }}
+.events > li {{ background: #fff; border: 1px solid var(--rule); border-radius: 8px; padding: 12px 16px; margin: 0 0 12px; }}
+.events > li:target {{ outline: 3px solid #93c5fd; }}
+.when {{ font-weight: 700; }}
+.summary {{ font-size: 1.05em; margin: 2px 0 6px; }}
+.chip {{ display: inline-block; font-size: .78em; border: 1px solid; border-left-width: 4px; border-radius: 4px; padding: 0 6px; margin-right: 6px; }}
+details {{ margin-top: 6px; }}
+summary {{ cursor: pointer; color: var(--muted); font-size: .9em; }}
+.sources {{ margin: 4px 0 0; padding-left: 20px; }}
+.sources li {{ margin: 4px 0; }}
+.sources q {{ display: block; color: #374151; font-size: .9em; margin-top: 2px; }}
+mark {{ background: #fef08a; }}
+.empty {{ color: var(--muted); font-size: 1.1em; margin: 32px 0; }}
+"""
+
+
+# --- feed health ----------------------------------------------------------------------
+
+
+def render_feeds(feeds: Sequence[FeedHealth], fmt: str) -> str:
+    """Feed health as a table for people or the JSON array of interface.md."""
+    if fmt == "json":
+        return json.dumps([f.to_dict() for f in feeds], indent=2, ensure_ascii=False)
+    if fmt != "table":
+        raise ValueError(f"unknown feeds format {fmt!r} (use one of {', '.join(FEED_FORMATS)})")
+    if not feeds:
+        return "No feeds configured."
+    headers = ["NAME", "STATUS", "ENTRIES", "ERRORS", "LAST POLL (UTC)", "NEXT DUE (UTC)", "URL"]
+    rows = [
+        [
+            _one_line(f.name),
+            f.last_status or "never polled",
+            str(f.entries),
+            str(f.consecutive_errors),
+            _date_time(f.last_poll),
+            _date_time(f.next_due),
+            _one_line(f.url),
+        ]
+        for f in feeds
+    ]
+    widths = [max(_cell_width(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    widths[0] = min(widths[0], 24)
+    widths[6] = max(10, TABLE_WIDTH - sum(widths[:6]) - 2 * 6)
+    lines = _table(headers, rows, widths, right={2, 3}).split("\n")
+    out = [lines[0]]
+    for f, line in zip(feeds, lines[1:]):
+        out.append(line)
+        # The details that explain a status get their own line so they are never cut.
+        for label, text in (("error", f.last_error), ("warning", f.warning), ("backoff", f.backoff_reason)):
+            if text:
+                out.append(f"  {label}: {_one_line(text)}")
+    return "\n".join(out)
