@@ -16,14 +16,15 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 venv: $(STAMP)
 
-# Poll the bundled sample feeds into demo.db and print the timeline.
+# Poll the bundled sample feeds into samples/demo.db and print the timeline.
+DEMO := env -u TRACKER_DATABASE_URL TRACKER_CONFIG=samples/demo.yaml $(VENV)/bin/tracker
 demo: $(STAMP)
-	rm -f demo.db demo.db-wal demo.db-shm
-	TRACKER_DATABASE_URL=sqlite:///demo.db $(VENV)/bin/tracker --config samples/demo.yaml poll
-	TRACKER_DATABASE_URL=sqlite:///demo.db $(VENV)/bin/tracker --config samples/demo.yaml timeline
+	rm -f samples/demo.db samples/demo.db-wal samples/demo.db-shm
+	$(DEMO) poll
+	$(DEMO) timeline
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache
+	rm -rf $(VENV) samples/demo.db samples/demo.db-wal samples/demo.db-shm .pytest_cache
