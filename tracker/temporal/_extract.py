@@ -7,6 +7,7 @@ from bisect import bisect_right
 from dataclasses import replace
 from datetime import date, datetime
 
+from ._calendar import Period
 from ._resolve import Context, resolve
 from ._rules import Candidate, find_candidates
 from ._sem import Sem
@@ -50,7 +51,7 @@ _PREFIX = re.compile(
     r"|(?P<APPROX>(?:around|about|approximately|roughly|some|circa|nearly|almost)\s+)"
     r"|(?P<MORE_THAN>more\s+than\s+)|(?P<LESS_THAN>(?:less|fewer)\s+than\s+)"
     r"|(?P<EQUAL_OR_MORE>at\s+least\s+)"
-    r"|(?P<EQUAL_OR_LESS>(?:at\s+most|no\s+more\s+than|up\s+to|within)\s+))$",
+    r"|(?P<EQUAL_OR_LESS>(?:at\s+most|no\s+more\s+than|up\s+to)\s+))$",
     re.IGNORECASE,
 )
 _PREFIX_WINDOW = 32
@@ -210,13 +211,14 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
     mentions: list[TemporalMention] = []
     anchor_day: date | None = None
     anchor_any: date | None = None
+    period: Period | None = None
     floor = 0
     for s, e, sem in chosen:
         s, sem = _with_prefix(text, s, e, sem, floor)
         k = bisect_right(bounds, s) - 1
         s0 = bounds[k]
         s1 = bounds[k + 1] if k + 1 < len(bounds) else len(text)
-        ctx = Context(pub, pub_at, _tense(text, s0, s1, s, e), anchor_day, anchor_any)
+        ctx = Context(pub, pub_at, _tense(text, s0, s1, s, e), anchor_day, anchor_any, period)
         res = resolve(sem, ctx)
         floor = e
         if res is None:
@@ -228,4 +230,6 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
             if res.granularity in ("day", "time"):
                 anchor_day = res.interval[0]
             anchor_any = res.interval[0]
+            if res.granularity is not None and res.mod is None and sem.partial is None:
+                period = Period(res.value, res.granularity, res.interval[0], res.interval[1])
     return mentions

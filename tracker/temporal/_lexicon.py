@@ -105,7 +105,10 @@ def number_value(text: str) -> float | None:
     if t[:1].isdigit():
         return float(t) + half if ("." in t or half) else int(t)
     total = 0
-    for word in _WS.split(t):
+    words = _WS.split(t)
+    if len(words) > 1 and words[0] in ("a", "an"):
+        words = words[1:]  # "a couple of", "a hundred"
+    for word in words:
         if word in ("of", "and"):
             continue
         if word == "hundred":

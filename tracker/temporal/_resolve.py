@@ -38,6 +38,7 @@ class Context:
     tense: str | None  # "past" | "future" | None, from the expression's sentence
     text_anchor: date | None  # the latest day-precise date mentioned earlier in the text
     text_anchor_coarse: date | None  # the latest date of any precision mentioned earlier
+    text_period: Period | None = None  # the latest calendar period mentioned earlier
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,8 @@ _GRAN = {"weekend": "week", "hour": "day", "minute": "day", "second": "day", "fo
 
 # A tense-chosen date this far away loses to a much nearer reading: "will ... Dec. 28"
 # published on January 3 more likely means the past week than next December.
-_FAR_DAYS = 300
-_NEAR_DAYS = 60
+_FAR_DAYS = 240
+_NEAR_DAYS = 90
 
 
 def _ok_year(y: int) -> bool:
@@ -151,7 +152,10 @@ def _resolve_cal(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
     cands = [p for y in (ref.year - 1, ref.year, ref.year + 1) if (p := _cal_period(sem, y)) is not None]
     if sem.month is None and sem.quarter is None and sem.half is None and sem.season is None:
         return year_period(ref.year)
-    return _choose(cands, ref, sem.direction, ctx.tense)
+    # quarters and halves are reporting periods: "the third quarter" in October is the one
+    # just ended whatever the verb, so only an explicit last/next moves them
+    tense = None if sem.quarter is not None or sem.half is not None else ctx.tense
+    return _choose(cands, ref, sem.direction, tense)
 
 
 def _resolve_holiday(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
@@ -240,7 +244,35 @@ def _resolve_rel(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
             offset += sem.past_shift
     if unit in ("hour", "minute", "second"):
         return day_period(ref)
+    if unit == "year" and sem.keep_precision and ctx.text_period is not None:
+        prior = ctx.text_period
+        # "a year earlier" keeps the precision of what it is compared with; "a year ago"
+        # right after a quarter is the year-ago quarter of earnings reports
+        if sem.anchor == "text" or prior.granularity == "quarter":
+            shifted = _shift_years(prior, offset)
+            if shifted is not None:
+                return shifted
     return _unit_period(unit, ref, offset)
+
+
+def _shift_years(p: Period, years: int) -> Period | None:
+    """The same calendar period `years` years away, at the same precision."""
+    y = p.first.year + years
+    if not _ok_year(y):
+        return None
+    g = p.granularity
+    if g in ("day", "time"):
+        d = p.first
+        return day_period(d.replace(year=y, day=28) if (d.month, d.day) == (2, 29) else d.replace(year=y))
+    if g == "month":
+        return month_period(y, p.first.month)
+    if g == "quarter":
+        return quarter_period(y, (p.first.month - 1) // 3 + 1)
+    if g == "half":
+        return half_period(y, 1 if p.first.month <= 6 else 2)
+    if g == "year":
+        return year_period(y)
+    return None
 
 
 _RESOLVERS: dict[str, Callable[[Sem, Context], Period | tuple[str, str] | None]] = {

@@ -241,7 +241,7 @@ def _h_year(m: re.Match[str], text: str) -> list[Candidate]:
     s = m.start("y")
     before = text[max(0, s - 2) : s]
     if before[-1:] in ("$", "#", "\u20ac", "\u00a3", "\u00a5", "-", "/", ".", ",", "+", ":"):
-        if not (before[-1:] == "-" and re.search(r"\d{4}-$", text[max(0, s - 5) : s])):
+        if not (before[-1:] == "-" and re.search(r"(?:\d{4}|\bmid|\bearly|\blate)-$", text[max(0, s - 6) : s], re.I)):
             return []
     after = text[m.end() : m.end() + 2]
     if after[:1] in ("-", "/", ":") and not re.match(r"-(?:\d{4}|\d\d)\b", text[m.end() : m.end() + 6]):
@@ -373,8 +373,11 @@ def _h_quarter(m: re.Match[str], text: str) -> list[Candidate]:
             year_rel = _YEAR_REL[m.group(g).lower()]
     start = m.start()
     pre = m.group("pre")
-    if pre and pre.lower() in ("a", "an"):
-        start = m.start("body")
+    adjectival = re.search(r"-quarter$", m.group("body"), re.I) is not None and not (
+        m.group("y2") or m.group("yrel2") or m.group("y3")
+    )
+    if pre and (pre.lower() != "the" or adjectival):
+        start = m.start("body")  # "its third quarter", "the third-quarter loss"
     return [(start, m.end(), Sem("cal", quarter=q, year=year, year_rel=year_rel))]
 
 
@@ -420,8 +423,13 @@ def _h_season(m: re.Match[str], text: str) -> list[Candidate]:
     if year is None and year_rel is None:
         if re.match(r"\s+of\b", text[m.end() : m.end() + 4]):
             return []  # "the fall of Rome", "spring of hope"
-        if not rel or rel == ["the"]:
-            prev = _prev_word(text, m.start())
+        prev = _prev_word(text, m.start())
+        if rel == ["the"] and season == "FA" and word.islower():
+            if prev not in _FALL_PREPS:
+                return []  # "the fall in prices"
+        elif rel == ["the"] or prev in ("early", "late", "mid"):
+            pass
+        elif not rel:
             if prev not in _SEASON_CUES or season == "FA" and word.islower() and not rel:
                 return []
             nxt = _next_word(text, m.end())
@@ -435,6 +443,7 @@ def _h_season(m: re.Match[str], text: str) -> list[Candidate]:
     return _one(m, Sem("cal", season=season, year=year, year_rel=year_rel, direction=direction))
 
 
+_FALL_PREPS = frozenset("in during by until till since through over for before after throughout".split())
 _AFTER_OK = frozenset(
     "and or to the a when as with after before because but while that which than in on at "
     "for by from of is was will would".split()
@@ -549,7 +558,7 @@ _DURATION_PREPS = frozenset("over during within for in throughout through into".
 
 def _unit_key(word: str) -> str:
     w = word.lower()
-    if w.startswith("fiscal"):
+    if w.startswith("fiscal") or w.startswith("full"):
         w = w.split()[-1]
     return "century" if w.startswith("centur") else w.rstrip("s") if w != "weekends" else "weekend"
 
@@ -580,6 +589,8 @@ def _h_rel_period(m: re.Match[str], text: str) -> list[Candidate]:
             return []
         return _one(m, Sem("rel", unit=unit, offset=0, past_shift=-1 if unit in ("quarter", "weekend") else 0))
     offset = _REL_OFFSET[rel]
+    if rel == "the" and m.group("unit").lower().split()[0] in ("fiscal", "full") and unit == "year":
+        return _one(m, Sem("rel", unit="year", offset=0))
     if rel in ("the latest", "latest") and unit != "quarter":
         return []
     if unit == "day" and rel not in ("the next", "the following", "the previous", "the preceding", "the prior", "the same", "following", "previous", "prior", "that"):
@@ -606,6 +617,16 @@ def _h_earlier_in(m: re.Match[str], text: str) -> list[Candidate]:
         m,
         Sem("rel", unit=unit, offset=0, mod="START" if earlier else "END", partial="before" if earlier else "after"),
     )
+
+
+def _h_year_ago(m: re.Match[str], text: str) -> list[Candidate]:
+    what = m.group("what")
+    if m.group("ord"):
+        q = ORDINALS[m.group("ord").lower()]
+        return _one(m, Sem("cal", quarter=q, year_rel=-1))
+    start = m.start() if what else m.start("ya")
+    sem = Sem("rel", unit="year", offset=-1, anchor="text", keep_precision=True)
+    return [(start, m.end(), sem)]
 
 
 def _h_year_end(m: re.Match[str], text: str) -> list[Candidate]:
@@ -671,6 +692,12 @@ def _h_duration(m: re.Match[str], text: str) -> list[Candidate]:
         # "two year" is rare in news; "2 year" appears as an adjective only with a hyphen
         if not num_low[:1].isdigit() and num_low not in ("a couple", "a couple of"):
             pass
+    if unit == "quarter" and (
+        "-" in m.group("sep") or re.match(r"\s+of\b", text[m.end() : m.end() + 4])
+    ):
+        return []  # "three-quarters of", "a quarter of": fractions
+    if isinstance(n, int) and n >= 1000 and not plural:
+        return []  # "the 1988 quarter"
     if num_low[:1].isdigit():
         s = m.start("num")
         if s > 0 and text[s - 1] in "$#\u20ac\u00a3-/":
@@ -698,7 +725,7 @@ def _h_duration(m: re.Match[str], text: str) -> list[Candidate]:
             return _one(m, Sem("rel", unit="year", offset=sign * offset * mult, anchor=anchor))
         if unit == "fortnight":
             return _one(m, Sem("rel", unit="week", offset=sign * offset * 2, anchor=anchor))
-        return _one(m, Sem("rel", unit=unit, offset=sign * offset, anchor=anchor))
+        return _one(m, Sem("rel", unit=unit, offset=sign * offset, anchor=anchor, keep_precision=unit == "year"))
     if unit == "weekend":
         return []
     start = m.start()
@@ -708,7 +735,9 @@ def _h_duration(m: re.Match[str], text: str) -> list[Candidate]:
     if m.group("the") and not rel and n is not None and single:
         return []  # "the one day" etc.
     value = _duration_value(n, code, mult)
-    return _one(m, Sem("duration", "DURATION", value=value))
+    if "-" in m.group("sep") and not rel:
+        start = m.start("num")  # "the eight-year war": the article belongs to the noun
+    return [(start, m.end(), Sem("duration", "DURATION", value=value))]
 
 
 def _h_bare_units(m: re.Match[str], text: str) -> list[Candidate]:
@@ -812,6 +841,8 @@ def _h_ref(m: re.Match[str], text: str) -> list[Candidate]:
         return []
     if word == "soon after":
         return []
+    if word == "soon" and re.search(r"\bas\s+$", text[max(0, m.start() - 4) : m.start()]):
+        return []  # "as soon as" is a conjunction
     return _one(m, Sem("ref", value=_REFS[word]))
 
 
@@ -857,16 +888,17 @@ RULES: tuple[Rule, ...] = (
     Rule("this_tod", _c(r"\b(?P<rel>this|last|yesterday|tomorrow)\s+(?P<tod>morning|afternoon|evening|night)\b"), _h_this_tod),
     Rule("clock", _c(rf"\b(?P<h>[012]?\d)(?:[:.](?P<mi>[0-5]\d))?(?:\s*(?P<ampm>[ap]\.\s?m\.?|[ap]m\b)|(?<=\d\d)(?=\s*{TZ})|(?<=:\d\d)(?!\d))(?:\s*(?P<tz>{TZ}))?"), _h_clock),
     Rule("noon", _c(r"\b(?P<w>noon|midnight|midday)\b"), _h_noon),
-    Rule("rel_period", _c(rf"\b(?P<rel>{_REL_WORDS})\s+(?P<unit>fiscal\s+year|fiscal\s+quarter|weekend|week|month|year|quarter|decade|century|day)\b(?!-)"), _h_rel_period),
+    Rule("rel_period", _c(rf"\b(?P<rel>{_REL_WORDS})\s+(?P<unit>fiscal\s+year|full\s+year|fiscal\s+quarter|weekend|week|month|year|quarter|decade|century|day)\b(?!-)"), _h_rel_period),
     Rule("edge_of", _c(r"\b(?:the\s+)?(?:very\s+)?(?P<edge>end|close|beginning|start|middle)\s+of\s+the\s+(?P<unit>year|month|week|quarter|decade|century|day)\b(?!['\u2019]s)"), _h_edge_of),
     Rule("earlier_in", _c(r"\b(?P<w>earlier|later)\s+in\s+the\s+(?P<unit>year|month|week|day|quarter|decade)\b"), _h_earlier_in),
+    Rule("year_ago", _c(r"\b(?:the\s+(?:(?:comparable|corresponding|same)\s+)?)?(?P<ya>year-(?:earlier|ago))(?:\s+(?P<what>(?:(?P<ord>first|second|third|fourth)[\s-]+)?quarter|period))?\b"), _h_year_ago),
     Rule("year_end", _c(r"\b(?:year[\s-]end|year['\u2019]s\s+end)\b"), _h_year_end),
     Rule("duration", _c(rf"\b(?P<the>the\s+)?(?:(?P<rel>past|last|next|first|previous|coming|following|final|latest|initial|remaining|preceding|prior|ensuing|additional|further)\s+)?{NUM}(?P<sep>[\s-]+|-)(?:more\s+|additional\s+|full\s+|straight\s+|consecutive\s+|trading\s+|business\s+|working\s+|calendar\s+)?{UNIT}(?![\w])(?P<half>\s+and\s+a\s+half)?(?:-old)?(?:\s+(?P<dir>ago|earlier|later|from\s+now|hence|before\s+now))?"), _h_duration),
     Rule("bare_units", _c(r"\b(?P<unit>years|months|weeks|days|decades|hours|minutes)\b"), _h_bare_units),
     Rule("set_word", _c(r"\b(?P<w>daily|weekly|monthly|annually|yearly|quarterly|hourly|nightly|biweekly|semi-?annually|bimonthly|fortnightly)\b"), _h_set_word),
     Rule("every", _c(rf"\b(?:every|each)\s+(?P<other>other\s+)?(?:{WEEKDAY}|{MONTH}|(?P<u>day|week|month|year|quarter|hour|minute|decade|morning|afternoon|evening|night|weekend|spring|summer|autumn|fall|winter)\b)"), _h_every),
     Rule("times_per", _c(r"\b(?:once|twice|(?:one|two|three|four|five|six|seven|eight|nine|ten|\d{1,3})\s+times)\s+(?:a|an|per|each|every)\s+(?P<u>day|week|month|year|quarter|hour|decade)\b"), _h_times_per),
-    Rule("ref", _c(r"\b(?P<w>right\s+now|just\s+now|now|currently|presently|nowadays|these\s+days|present|the\s+present|more\s+recently|most\s+recently|recently|lately|previously|formerly|as\s+soon\s+as\s+possible|soon|the\s+(?:near\s+|distant\s+|foreseeable\s+)?future|the\s+(?:distant\s+|recent\s+)?past|the\s+(?:near|short|long)\s+term|(?:the\s+)?coming\s+(?:days|weeks|months|years)|recent\s+(?:days|weeks|months|years|decades))\b"), _h_ref),
+    Rule("ref", _c(r"\b(?P<w>right\s+now|just\s+now|now|currently|presently|nowadays|these\s+days|present|the\s+present|more\s+recently|most\s+recently|recently|lately|as\s+soon\s+as\s+possible|soon|the\s+(?:near\s+|distant\s+|foreseeable\s+)?future|the\s+(?:distant\s+|recent\s+)?past|the\s+(?:near|short|long)\s+term|(?:the\s+)?coming\s+(?:days|weeks|months|years)|recent\s+(?:days|weeks|months|years|decades))\b"), _h_ref),
 )
 
 

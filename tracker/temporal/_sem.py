@@ -52,3 +52,5 @@ class Sem:
     tod: str | None = None
     # "earlier this month" covers the period up to the anchor ("before"), "later" after it
     partial: str | None = None
+    # "a year earlier": shift the period mentioned before at its own precision
+    keep_precision: bool = False
