@@ -444,6 +444,20 @@ def test_table_fits_and_truncates() -> None:
     assert len(starts) == 1
 
 
+def test_table_takes_a_wider_terminal() -> None:
+    long = EventView(**{**vars(story()[0]), "summary": "word " * 60})
+    lines = render_timeline([long], "table", now=NOW, width=160).split("\n")
+    assert max(len(line) for line in lines) == 160
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_extreme_dates_do_not_crash(fmt: str) -> None:
+    first = EventView(**{**vars(story()[3]), "id": "min001", "start": date.min, "end": date.min})
+    last = EventView(**{**vars(story()[2]), "id": "max001", "start": date(9990, 1, 1), "end": date.max})
+    text = render([first, last], fmt)
+    assert "max001" in text and "min001" in text
+
+
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown timeline format"):
         render([], "pdf")

@@ -134,9 +134,15 @@ def safe_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    if any(c in url for c in "\x00\r\n\t <>\"'`") or _NOT_XML.search(url):
+    # Characters no valid URL contains raw; one that has them is broken or an attack.
+    if any(c in url for c in "\r\n\t <>\"`\\") or _NOT_XML.search(url):
         return None
     return url
+
+
+def _next_day(d: date) -> date:
+    # date.max has no next day; a one-day-short end beats an OverflowError.
+    return d if d == date.max else d + timedelta(days=1)
 
 
 def _ordered(events: Sequence[EventView]) -> list[EventView]:
@@ -209,10 +215,11 @@ def render_timeline(
     now: datetime,
     title: str = "tracker timeline",
     topic_titles: Mapping[str, str] = {},
+    width: int = TABLE_WIDTH,
 ) -> str:
-    """The timeline in one of FORMATS; events are ordered by date."""
+    """The timeline in one of FORMATS; events are ordered by date; `width` is for the table."""
     renderers: dict[str, Callable[[list[EventView], datetime, str, Mapping[str, str]], str]] = {
-        "table": _render_table,
+        "table": lambda events, now, title, topic_titles: _render_table(events, width),
         "json": _render_json,
         "csv": _render_csv,
         "ics": _render_ics,
@@ -224,7 +231,7 @@ def render_timeline(
     return renderers[fmt](_ordered(events), now, title, topic_titles)
 
 
-def _render_table(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+def _render_table(events: list[EventView], width: int) -> str:
     if not events:
         return "No events."
     rows = [
@@ -233,9 +240,9 @@ def _render_table(events: list[EventView], now: datetime, title: str, topic_titl
     ]
     id_w = max(2, *(_cell_width(r[0]) for r in rows))
     when_w = min(28, max(4, *(_cell_width(r[1]) for r in rows)))
-    topics_w = min(26, max(6, *(_cell_width(r[3]) for r in rows)))
+    topics_w = min(20, max(6, *(_cell_width(r[3]) for r in rows)))
     sources_w = len("SOURCES")
-    summary_w = max(20, TABLE_WIDTH - id_w - when_w - topics_w - sources_w - 2 * 4)
+    summary_w = max(20, width - id_w - when_w - topics_w - sources_w - 2 * 4)
     return _table(
         ["ID", "WHEN", "SUMMARY", "TOPICS", "SOURCES"],
         rows,
@@ -310,7 +317,7 @@ def _render_ics(events: list[EventView], now: datetime, title: str, topic_titles
         ev.add("last-modified", to_aware_utc(e.updated))
         # All-day: DTEND is exclusive, so the inclusive end needs one more day.
         ev.add("dtstart", e.start)
-        ev.add("dtend", e.end + timedelta(days=1))
+        ev.add("dtend", _next_day(e.end))
         ev.add("summary", _one_line(e.summary))
         description = [f"When: {when(e)} ({e.value})"]
         if e.topics:
@@ -361,8 +368,9 @@ def _sources_fragment(event: EventView, topic_titles: Mapping[str, str]) -> str:
 
 
 def _render_atom(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+    # Atom as the default namespace ("<feed xmlns=...>", not "<ns0:feed>"): ElementTree's
+    # default_namespace option refuses unprefixed attributes, so the prefix is registered.
     ET.register_namespace("", _ATOM)
-
     def q(tag: str) -> str:
         return f"{{{_ATOM}}}{tag}"
 
@@ -422,6 +430,8 @@ def _ticks(d0: date, d1: date) -> list[tuple[date, str]]:
             if d >= d0:
                 yield d, fmt(d, first_tick)
                 first_tick = False
+            if (date.max - d).days < step:
+                break
             d += timedelta(days=step)
 
     def months(step: int, fmt: Callable[[date, bool], str]) -> Iterator[tuple[date, str]]:
@@ -431,6 +441,8 @@ def _ticks(d0: date, d1: date) -> list[tuple[date, str]]:
             if d >= d0 and (m - 1) % step == 0:
                 yield d, fmt(d, first_tick)
                 first_tick = False
+            if (y, m) == (9999, 12):
+                break
             y, m = (y + 1, 1) if m == 12 else (y, m + 1)
 
     def years(step: int) -> Iterator[tuple[date, str]]:
@@ -460,7 +472,10 @@ def _ticks(d0: date, d1: date) -> list[tuple[date, str]]:
     ]
     # Short labels ("25 Mar") can sit closer together than long ones ("Mar 2024").
     limits = (18, 18, 13, 12, 14, 14, 14, 14, 14, 14)
-    for make, limit in zip(candidates, limits):
+    unit_days = (1, 7, 30, 91, 365, 730, 1826, 3652, 18262, 36524)
+    for make, limit, unit in zip(candidates, limits, unit_days):
+        if span / unit > 2 * limit:
+            continue  # far too many; skip generating them
         ticks = list(make())
         if len(ticks) <= limit and (ticks or span > 3650 * 10):
             return ticks
@@ -469,14 +484,16 @@ def _ticks(d0: date, d1: date) -> list[tuple[date, str]]:
 
 def _domain(events: Sequence[EventView]) -> tuple[date, date]:
     d0 = min(e.start for e in events)
-    d1 = max(e.end for e in events) + timedelta(days=1)
+    d1 = _next_day(max(e.end for e in events))
     span = (d1 - d0).days
-    if span < 14:
-        # A handful of days across 1000 px would make a single day a wide slab.
-        extra = (14 - span) // 2 + 1
-        d0, d1 = d0 - timedelta(days=extra), d1 + timedelta(days=extra)
-    pad = timedelta(days=max(1, (d1 - d0).days // 40))
-    return d0 - pad, d1 + pad
+    extra = (14 - span) // 2 + 1 if span < 14 else 0  # else one day would be a wide slab
+    pad = extra + max(1, (span + 2 * extra) // 40)
+    # Clamped: an event on date.min or date.max must not crash the page.
+    lo = date.fromordinal(max(1, d0.toordinal() - pad))
+    hi = date.fromordinal(min(date.max.toordinal(), d1.toordinal() + pad))
+    if hi <= lo:
+        hi = date.fromordinal(lo.toordinal() + 1)
+    return lo, hi
 
 
 def _layout(events: Sequence[EventView], d0: date, d1: date) -> list[list[_Mark]]:
@@ -494,7 +511,7 @@ def _layout(events: Sequence[EventView], d0: date, d1: date) -> list[list[_Mark]
             x0, x1 = centre - 6, centre + 6
         else:
             x0 = x(e.start)
-            x1 = max(x(e.end + timedelta(days=1)), x0 + 4)
+            x1 = max(x(_next_day(e.end)), x0 + 4)
         label = f"{when(e)} {e.summary}"
         want = min(_LABEL_MAX, 7.0 * len(label) + 8)
         room_right, room_left = _CHART_W - x1 - 6, x0 - 6
@@ -703,7 +720,7 @@ mark {{ background: #fef08a; }}
 # --- feed health ----------------------------------------------------------------------
 
 
-def render_feeds(feeds: Sequence[FeedHealth], fmt: str) -> str:
+def render_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int = TABLE_WIDTH) -> str:
     """Feed health as a table for people or the JSON array of interface.md."""
     if fmt == "json":
         return json.dumps([f.to_dict() for f in feeds], indent=2, ensure_ascii=False)
@@ -726,7 +743,7 @@ def render_feeds(feeds: Sequence[FeedHealth], fmt: str) -> str:
     ]
     widths = [max(_cell_width(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     widths[0] = min(widths[0], 24)
-    widths[6] = max(10, TABLE_WIDTH - sum(widths[:6]) - 2 * 6)
+    widths[6] = max(10, width - sum(widths[:6]) - 2 * 6)
     lines = _table(headers, rows, widths, right={2, 3}).split("\n")
     out = [lines[0]]
     for f, line in zip(feeds, lines[1:]):
