@@ -161,6 +161,9 @@ _PAST = re.compile(
 _PASSIVE_BEFORE = re.compile(r"\b(?:is|are|be|being|will\s+be|to\s+be|been)\s+$", re.IGNORECASE)
 
 
+_TENSE_WINDOW = 160
+
+
 def _sentence_bounds(text: str) -> list[int]:
     """Start offsets of sentences (0 included), skipping common abbreviations."""
     starts = [0]
@@ -173,6 +176,9 @@ def _sentence_bounds(text: str) -> list[int]:
 
 def _tense(text: str, s0: int, s1: int, start: int, end: int) -> str | None:
     """The tense the cue nearest to [start, end) in its sentence implies."""
+    # a bounded window keeps a text without sentence breaks linear
+    s0 = max(s0, start - _TENSE_WINDOW)
+    s1 = min(s1, end + _TENSE_WINDOW)
     best: tuple[int, str] | None = None
     for rx, label in ((_PAST, "past"), (_FUTURE, "future")):
         for m in rx.finditer(text, s0, s1):

@@ -85,7 +85,7 @@ UNIT_CODES: dict[str, tuple[str, int]] = {
     "night": ("D", 1), "weekend": ("WE", 1),
 }  # fmt: skip
 TZ = (
-    r"(?-i:GMT|UTC|Z|EST|EDT|CST|CDT|MST|MDT|PST|PDT|ET|PT|CT|MT|CET|CEST|BST|IST|JST|AEST"
+    r"(?:GMT|UTC|Z|EST|EDT|CST|CDT|MST|MDT|PST|PDT|ET|PT|CT|MT|CET|CEST|BST|IST|JST|AEST"
     r"|AEDT|HKT|SGT|MSK|WAT|EAT|SAST)(?![A-Za-z])"
 )
 

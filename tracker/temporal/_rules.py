@@ -32,11 +32,17 @@ Handler = Callable[["re.Match[str]", str], Iterable[Candidate]]
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A compiled pattern and the handler that turns its matches into candidates."""
+    """A compiled pattern and the handler that turns its matches into candidates.
+
+    Uncased rules are written in lower case and run over an ASCII-lower-cased copy of the
+    text (same offsets), which is much faster than re.IGNORECASE; handlers check
+    capitals against the original text.
+    """
 
     name: str
     pattern: re.Pattern[str]
     handler: Handler
+    cased: bool = False
 
 
 _I = re.IGNORECASE
@@ -59,9 +65,16 @@ def _capitalized(word: str) -> bool:
     return word[:1].isupper()
 
 
-def _month(m: re.Match[str]) -> int | None:
+def _g(m: re.Match[str], text: str, name: str) -> str | None:
+    """A group as written in the original text (uncased rules match a lower-cased copy)."""
+    s, e = m.span(name)
+    return None if s < 0 else text[s:e]
+
+
+def _month(m: re.Match[str], text: str) -> int | None:
     """The month number of the mon group, None when it is written in lower case."""
-    word = m.group("mon")
+    word = _g(m, text, "mon")
+    assert word is not None
     if not _capitalized(word):
         return None
     return MONTHS[word.rstrip(".").lower()]
@@ -155,20 +168,20 @@ def _h_dmy_dot(m: re.Match[str], text: str) -> list[Candidate]:
 # --- month and day in words -------------------------------------------------------------
 
 
-def _weekday_prefix_ok(m: re.Match[str]) -> bool:
-    wd = m.group("wdp")
-    return wd is None or _capitalized(wd)
+def _weekday_prefix_ok(m: re.Match[str], text: str) -> bool:
+    s = m.start("wdp")
+    return s < 0 or _capitalized(text[s])
 
 
 def _h_month_day(m: re.Match[str], text: str) -> list[Candidate]:
-    month = _month(m)
-    if month is None or not _weekday_prefix_ok(m):
+    month = _month(m, text)
+    if month is None or not _weekday_prefix_ok(m, text):
         return []
     day = int(m.group("day"))
     year, year_rel = _year_fields(m)
     if not _valid_day(year, month, day):
         return []
-    mon = m.group("mon")
+    mon = _g(m, text, "mon") or ""
     # "May 5" and "March 3" are dates, but "may 5" is not; abbreviations need no check
     if mon in ("May", "March") and m.group("year") is None and text[m.end() : m.end() + 1] == "-":
         return []
@@ -176,8 +189,8 @@ def _h_month_day(m: re.Match[str], text: str) -> list[Candidate]:
 
 
 def _h_day_month(m: re.Match[str], text: str) -> list[Candidate]:
-    month = _month(m)
-    if month is None or not _weekday_prefix_ok(m):
+    month = _month(m, text)
+    if month is None or not _weekday_prefix_ok(m, text):
         return []
     day = int(m.group("day"))
     year, year_rel = _year_fields(m)
@@ -194,10 +207,10 @@ _MONTH_CUES = frozenset(
 
 
 def _h_month(m: re.Match[str], text: str) -> list[Candidate]:
-    month = _month(m)
+    month = _month(m, text)
     if month is None:
         return []
-    mon = m.group("mon")
+    mon = _g(m, text, "mon") or ""
     year, year_rel = _year_fields(m)
     rel = m.group("rel")
     has_context = year is not None or year_rel is not None or rel is not None
@@ -415,7 +428,7 @@ _SEASON_CUES = frozenset(
 
 
 def _h_season(m: re.Match[str], text: str) -> list[Candidate]:
-    word = m.group("s")
+    word = _g(m, text, "s") or ""
     season = _SEASONS[word.lower()]
     year = _year(m.group("y")) if m.group("y") else None
     year_rel = _YEAR_REL[m.group("yrel").lower()] if m.group("yrel") else None
@@ -476,7 +489,7 @@ _WD_REL = {
 
 
 def _h_weekday(m: re.Match[str], text: str) -> list[Candidate]:
-    wd = m.group("wd")
+    wd = _g(m, text, "wd") or ""
     if not _capitalized(wd):
         return []
     rel = m.group("rel")
@@ -770,11 +783,11 @@ def _h_every(m: re.Match[str], text: str) -> list[Candidate]:
     other = m.group("other")
     n = 2 if other else 1
     if m.group("wd"):
-        if not _capitalized(m.group("wd")):
+        if not _capitalized(_g(m, text, "wd") or ""):
             return []
         return _one(m, Sem("set", "SET", value=f"XXXX-WXX-{WEEKDAYS[m.group('wd').lower()] + 1}"))
     if m.group("mon"):
-        mo = _month(m)
+        mo = _month(m, text)
         if mo is None:
             return []
         return _one(m, Sem("set", "SET", value=f"XXXX-{mo:02d}"))
@@ -796,7 +809,7 @@ def _h_times_per(m: re.Match[str], text: str) -> list[Candidate]:
 
 
 def _h_weekday_plural(m: re.Match[str], text: str) -> list[Candidate]:
-    wd = m.group("wd")
+    wd = _g(m, text, "wd") or ""
     if not _capitalized(wd):
         return []
     prev = _prev_word(text, m.start())
@@ -849,8 +862,17 @@ def _h_ref(m: re.Match[str], text: str) -> list[Candidate]:
 # --- the rule table ---------------------------------------------------------------------
 
 
-def _c(pattern: str, flags: int = _I) -> re.Pattern[str]:
-    return re.compile(pattern, flags)
+_ESCAPED_OR_CHAR = re.compile(r"\(\?P<\w+>|\\.|.", re.DOTALL)
+
+
+def _c(pattern: str) -> re.Pattern[str]:
+    """Compile an uncased rule: literals lower-cased, escapes (\\S, \\W, ...) kept."""
+    return re.compile(
+        "".join(t if t.startswith(("\\", "(?P<")) else t.lower() for t in _ESCAPED_OR_CHAR.findall(pattern))
+    )
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 _WD_PREFIX = rf"(?:(?P<wdp>(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|{_WDA}))(?![a-z]),?\s+)?"
@@ -871,22 +893,22 @@ RULES: tuple[Rule, ...] = (
     Rule("month", _c(rf"\b(?:(?P<rel>this\s+coming|this\s+past|this|last|next|coming|past)\s+)?{MONTH}{_YEAR_TAIL}"), _h_month),
     Rule("year", _c(rf"\b(?P<the>the\s+year\s+)?(?P<y>{YEAR4})\b"), _h_year),
     Rule("year_range", _c(rf"\b(?P<y1>{YEAR4})\s*[-\u2013/]\s*(?P<y2>{YEAR4}|\d\d)\b(?![-/\d])"), _h_year_range),
-    Rule("decade", _c(r"(?P<the>\bthe\s+)?(?:\b(?P<d4>1\d\d|20\d)0['\u2019]?s|(?P<ap>['\u2019])(?P<d2>\d)0s|\b(?P<d2b>\d)0['\u2019]?s|\b(?P<dw>twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties))(?![\w'])"), _h_decade),
+    Rule("decade", _c(r"(?=[tfsen'\u2019\d])(?P<the>\bthe\s+)?(?:\b(?P<d4>1\d\d|20\d)0['\u2019]?s|(?P<ap>['\u2019])(?P<d2>\d)0s|\b(?P<d2b>\d)0['\u2019]?s|\b(?P<dw>twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties))(?![\w'])"), _h_decade),
     Rule("century", _c(r"\b(?:the\s+)?(?:(?P<n>\d\d?)(?:st|nd|rd|th)|(?P<w>twenty[\s-]first|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth))[\s-]+century\b"), _h_century),
     Rule("spoken_year", _c(r"\b(?P<c>nineteen|eighteen)[\s-]+(?P<rest>(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|oh[\s-](?:one|two|three|four|five|six|seven|eight|nine))\b"), _h_spoken_year),
     Rule("two_thousand", _c(r"\b(?:the\s+year\s+)?two\s+thousand(?:\s+(?:and\s+)?(?P<rest>one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?))?\b(?!\s+(?:\w+\s+)?(?:dollars|people|years|shares|of)\b)"), _h_two_thousand),
     Rule("quarter", _c(rf"\b(?:(?P<pre>the|its|their|a|an)\s+)?(?P<body>(?:(?P<y1>{YEAR4})\s+|(?P<yrel1>last|next|this)\s+year['\u2019]s\s+)?(?:(?:fiscal|calendar)[\s-]+)?(?P<ord>{_ORD_Q})(?:[\s-]+(?:fiscal|calendar))?[\s-]+quarter(?!s)(?:\s+(?:of\s+)?(?:(?:fiscal|calendar)\s+)?(?P<y2>{YEAR4})|\s+(?:of\s+)?(?P<yrel2>last|next|this)\s+year|,\s*(?P<y3>{YEAR4}))?)\b"), _h_quarter),
-    Rule("qform", _c(rf"\b(?:Q(?P<q>[1-4])(?:\s*|-|\s+of\s+)(?P<y>{YEAR4}|['\u2019]\d\d)?|(?P<q2>[1-4])Q\s*(?P<y2>{YEAR4}|\d\d)|(?P<y3>{YEAR4})\s*-?\s*Q(?P<q3>[1-4]))\b", 0), _h_qform),
+    Rule("qform", re.compile(rf"\b(?:Q(?P<q>[1-4])(?:\s*|-|\s+of\s+)(?P<y>{YEAR4}|['\u2019]\d\d)?|(?P<q2>[1-4])Q\s*(?P<y2>{YEAR4}|\d\d)|(?P<y3>{YEAR4})\s*-?\s*Q(?P<q3>[1-4]))\b"), _h_qform, cased=True),
     Rule("half", _c(rf"\b(?P<the>the\s+)?(?P<ord>first|second|1st|2nd|latter|back|front)[\s-]+half(?P<ofyear>\s+of\s+(?:(?P<y>{YEAR4})|(?P<yrel>last|next|this)\s+year|the\s+year)|\s+(?P<y_>{YEAR4}))?\b"), _h_half),
-    Rule("hform", _c(rf"\b(?:H(?P<h>[12])\s*(?P<y>{YEAR4}|['\u2019]\d\d)|(?P<y2>{YEAR4})\s*-?\s*H(?P<h2>[12]))\b", 0), _h_hform),
+    Rule("hform", re.compile(rf"\b(?:H(?P<h>[12])\s*(?P<y>{YEAR4}|['\u2019]\d\d)|(?P<y2>{YEAR4})\s*-?\s*H(?P<h2>[12]))\b"), _h_hform, cased=True),
     Rule("season", _c(rf"\b(?:(?P<rel>this\s+past|this\s+coming|this|last|next|coming|past|the)\s+)?(?P<s>spring|summer|autumn|fall|winter)(?![\w-])(?:\s+(?:of\s+)?(?P<y>{YEAR4})|\s+(?:of\s+)?(?P<yrel>last|next|this)\s+year)?"), _h_season),
     Rule("fiscal", _c(rf"\b(?:fiscal(?:\s+year)?|FY)\s*(?P<y>{YEAR4}|['\u2019]?\d\d)\b"), _h_fiscal),
-    Rule("holiday", re.compile(rf"\b(?:(?P<rel>[Ll]ast|[Nn]ext|[Tt]his)\s+)?(?:{HOLIDAY_PATTERN})(?:,?\s+(?P<y>{YEAR4}))?(?![\w])"), _h_holiday),
+    Rule("holiday", re.compile(rf"\b(?=[A-Zlnt])(?:(?P<rel>[Ll]ast|[Nn]ext|[Tt]his)\s+)?(?:{HOLIDAY_PATTERN})(?:,?\s+(?P<y>{YEAR4}))?(?![\w])"), _h_holiday, cased=True),
     Rule("weekday", _c(rf"\b(?:(?P<rel>this\s+coming|this\s+past|the\s+previous|the\s+following|the\s+next|last|next|this|coming|previous|past)\s+)?{WEEKDAY}(?!s\b)(?:\s+(?P<tod>morning|afternoon|evening|night))?"), _h_weekday),
     Rule("weekday_plural", _c(rf"\b{WEEKDAY}s\b"), _h_weekday_plural),
     Rule("deictic", _c(r"\b(?P<w>today|tonight|yesterday|tomorrow)\b(?:\s+(?P<tod>morning|afternoon|evening|night))?"), _h_deictic),
     Rule("this_tod", _c(r"\b(?P<rel>this|last|yesterday|tomorrow)\s+(?P<tod>morning|afternoon|evening|night)\b"), _h_this_tod),
-    Rule("clock", _c(rf"\b(?P<h>[012]?\d)(?:[:.](?P<mi>[0-5]\d))?(?:\s*(?P<ampm>[ap]\.\s?m\.?|[ap]m\b)|(?<=\d\d)(?=\s*{TZ})|(?<=:\d\d)(?!\d))(?:\s*(?P<tz>{TZ}))?"), _h_clock),
+    Rule("clock", re.compile(rf"\b(?P<h>[012]?\d)(?:[:.](?P<mi>[0-5]\d))?(?:\s*(?P<ampm>[aApP]\.\s?[mM]\.?|[aApP][mM]\b)|(?<=\d\d)(?=\s*{TZ})|(?<=:\d\d)(?!\d))(?:\s*(?P<tz>{TZ}))?"), _h_clock, cased=True),
     Rule("noon", _c(r"\b(?P<w>noon|midnight|midday)\b"), _h_noon),
     Rule("rel_period", _c(rf"\b(?P<rel>{_REL_WORDS})\s+(?P<unit>fiscal\s+year|full\s+year|fiscal\s+quarter|weekend|week|month|year|quarter|decade|century|day)\b(?!-)"), _h_rel_period),
     Rule("edge_of", _c(r"\b(?:the\s+)?(?:very\s+)?(?P<edge>end|close|beginning|start|middle)\s+of\s+the\s+(?P<unit>year|month|week|quarter|decade|century|day)\b(?!['\u2019]s)"), _h_edge_of),
@@ -905,7 +927,8 @@ RULES: tuple[Rule, ...] = (
 def find_candidates(text: str, rules: Sequence[Rule] = RULES) -> list[Candidate]:
     """Every match of every rule that its handler accepts (overlaps included)."""
     out: list[Candidate] = []
+    low = text.translate(_ASCII_LOWER)
     for rule in rules:
-        for m in rule.pattern.finditer(text):
+        for m in rule.pattern.finditer(text if rule.cased else low):
             out.extend(rule.handler(m, text))
     return out
