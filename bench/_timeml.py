@@ -345,6 +345,7 @@ class DocResult:
     """One document's counts and the material for an error dump."""
 
     counts: Counts
+    matched: list[tuple[Timex, Timex]] = field(default_factory=list)
     false_negatives: list[Timex] = field(default_factory=list)
     false_positives: list[Timex] = field(default_factory=list)
     extent_mismatches: list[tuple[Timex, Timex]] = field(default_factory=list)
@@ -384,6 +385,7 @@ def score_document(gold: Sequence[Timex], system: Sequence[Timex], text: str | N
     for gi, si in match_pairs(gold, system):
         g, s = gold[gi], system[si]
         c.pairs += 1
+        res.matched.append((g, s))
         if not _same_extent(g, s, text):
             res.extent_mismatches.append((g, s))
         if g.type == s.type:

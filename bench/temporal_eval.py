@@ -173,7 +173,11 @@ def _fmt(t: Timex) -> str:
 
 
 def write_errors(out: TextIO, per_doc: Sequence[tuple[Document, DocResult]]) -> None:
-    """A readable per-document dump of misses, spurious finds and attribute mismatches."""
+    """A readable per-document dump of misses, spurious finds and attribute mismatches.
+
+    Each entry is a header line (kind, then gold and/or system timex) followed by a context
+    line starting with "|", so `grep -A2 VALUE` pulls out one kind.
+    """
     kinds = {"FN": 0, "FP": 0, "EXTENT": 0, "TYPE": 0, "VALUE": 0, "PERIOD": 0}
     body: list[str] = []
     for doc, res in per_doc:
@@ -184,6 +188,8 @@ def write_errors(out: TextIO, per_doc: Sequence[tuple[Document, DocResult]]) -> 
         for s in res.false_positives:
             kinds["FP"] += 1
             entries.append((s.start, f"  FP     sys  {_fmt(s)}\n         | {_context(doc.text, s.start, s.end)}"))
+        # One entry per matched pair, naming every way it differs, instead of one per kind.
+        labels: dict[tuple[int, int], list[str]] = {}
         for label, pairs in (
             ("EXTENT", res.extent_mismatches),
             ("TYPE", res.type_mismatches),
@@ -192,14 +198,19 @@ def write_errors(out: TextIO, per_doc: Sequence[tuple[Document, DocResult]]) -> 
         ):
             for g, s in pairs:
                 kinds[label] += 1
-                lo, hi = min(g.start, s.start), max(g.end, s.end)
-                entries.append(
-                    (
-                        g.start,
-                        f"  {label:<6} gold {_fmt(g)}\n         sys  {_fmt(s)}\n"
-                        f"         | {_context(doc.text, lo, hi)}",
-                    )
+                labels.setdefault((g.start, s.start), []).append(label)
+        for g, s in res.matched:
+            found = labels.get((g.start, s.start))
+            if not found:
+                continue
+            lo, hi = min(g.start, s.start), max(g.end, s.end)
+            entries.append(
+                (
+                    g.start,
+                    f"  {'+'.join(found)}\n         gold {_fmt(g)}\n         sys  {_fmt(s)}\n"
+                    f"         | {_context(doc.text, lo, hi)}",
                 )
+            )
         if not entries:
             continue
         entries.sort(key=lambda e: e[0])
@@ -214,6 +225,29 @@ def write_errors(out: TextIO, per_doc: Sequence[tuple[Document, DocResult]]) -> 
         "value's period. [[...]] marks the span (the union of both spans for pairs).\n\n"
     )
     out.writelines(body)
+
+
+def format_by_type(per_doc: Sequence[tuple[Document, DocResult]]) -> str:
+    """Per gold type: how many, how many found (relaxed), and value accuracy on the found."""
+    gold_n: dict[str, int] = {}
+    missed: dict[str, int] = {}
+    paired: dict[str, int] = {}
+    value_ok: dict[str, int] = {}
+    for doc, res in per_doc:
+        for g in doc.gold:
+            gold_n[g.type] = gold_n.get(g.type, 0) + 1
+        for g in res.false_negatives:
+            missed[g.type] = missed.get(g.type, 0) + 1
+        for g, s in res.matched:
+            paired[g.type] = paired.get(g.type, 0) + 1
+            value_ok[g.type] = value_ok.get(g.type, 0) + (g.value == s.value)
+    lines = [f"{'gold type':<22}{'gold':>6}{'rel R':>10}{'val acc':>10}"]
+    for t in sorted(gold_n):
+        n = gold_n[t]
+        recall = (n - missed.get(t, 0)) / n
+        acc = value_ok.get(t, 0) / paired[t] if paired.get(t) else 0.0
+        lines.append(f"{t:<22}{n:>6}{recall:>10.3f}{acc:>10.3f}")
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -237,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(docs)} documents, {n_gold} gold TIMEX3 (DCT excluded)")
 
     rows: list[tuple[str, Scores, float]] = []
+    by_type = ""
     status = 0
     try:
         tag = tracker_tagger()
@@ -246,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         total, per_doc, secs, crashes = run(docs, tag)
         rows.append(("tracker", scores(total), secs))
+        by_type = format_by_type(per_doc)
         if crashes:
             status = 1
             print(f"tracker's tagger raised on {crashes} documents", file=sys.stderr)
@@ -257,6 +293,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         total, _, secs, _ = run(docs, dateparser_tagger())
         rows.append(("dateparser search_dates", scores(total), secs))
     print(format_table(rows))
+    if by_type:
+        print()
+        print("tracker by gold type")
+        print(by_type)
     return status
 
 

@@ -130,7 +130,10 @@ def test_locate_in_order_maps_repeats_to_later_copies() -> None:
 
 def test_error_dump_is_readable() -> None:
     doc = parse_timeml(TML, "t1.tml")
-    system = [Timex(0, 2, "On", "DATE", "1998-01-09"), Timex(40, 47, "October", "DATE", "1998-10")]
+    system = [
+        Timex(0, 2, "On", "DATE", "1998-01-09"),
+        Timex(40, 47, "October", "DATE", "1998-10", (date(1998, 10, 1), date(1998, 10, 31))),
+    ]
     res = score_document(doc.gold, system, doc.text)
     out = io.StringIO()
     temporal_eval.write_errors(out, [(doc, res)])
@@ -138,7 +141,8 @@ def test_error_dump_is_readable() -> None:
     assert "=== t1.tml  DCT 1998-01-09" in dump
     assert "FP     sys  0-2 'On'" in dump
     assert "FN     gold 3-11 'Thursday' DATE 1998-01-08" in dump
-    assert "VALUE  gold 40-47 'October' DATE 1997-10" in dump
+    assert "  VALUE+PERIOD\n         gold 40-47 'October' DATE 1997-10" in dump
+    assert "totals: FN 2, FP 1, EXTENT 0, TYPE 0, VALUE 1, PERIOD 1" in dump
     assert "[[October]]" in dump
 
 
@@ -148,3 +152,11 @@ def test_table_has_ratio_row() -> None:
     table = temporal_eval.format_table([("tracker", s, 1.0), ("dateparser search_dates", s, 2.0)])
     assert "ratio tracker/dp" in table.splitlines()[-1]
     assert table.splitlines()[-1].rstrip().endswith("0.50")
+
+
+def test_by_type_breakdown() -> None:
+    doc = parse_timeml(TML)
+    system = [Timex(3, 11, "Thursday", "DATE", "1998-01-08"), Timex(40, 47, "October", "DATE", "1998-10")]
+    table = temporal_eval.format_by_type([(doc, score_document(doc.gold, system, doc.text))])
+    rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[1:]}
+    assert rows == {"DATE": ["2", "1.000", "0.500"], "DURATION": ["1", "0.000", "0.000"]}
