@@ -59,6 +59,7 @@ _GRAN = {"weekend": "week", "hour": "day", "minute": "day", "second": "day", "fo
 
 # A tense-chosen date this far away loses to a much nearer reading: "will ... Dec. 28"
 # published on January 3 more likely means the past week than next December.
+_REPORTING_LAG_DAYS = 45
 _FAR_DAYS = 240
 _NEAR_DAYS = 90
 
@@ -152,10 +153,16 @@ def _resolve_cal(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
     cands = [p for y in (ref.year - 1, ref.year, ref.year + 1) if (p := _cal_period(sem, y)) is not None]
     if sem.month is None and sem.quarter is None and sem.half is None and sem.season is None:
         return year_period(ref.year)
-    # quarters and halves are reporting periods: "the third quarter" in October is the one
-    # just ended whatever the verb, so only an explicit last/next moves them
-    tense = None if sem.quarter is not None or sem.half is not None else ctx.tense
-    return _choose(cands, ref, sem.direction, tense)
+    if (sem.quarter is not None or sem.half is not None) and sem.direction is None:
+        # reporting periods: results for a quarter that ended weeks ago are still to come,
+        # so "will report third-quarter results" in October is the quarter just ended
+        if ctx.tense == "future":
+            due = [p for p in cands if p.last >= ref - timedelta(days=_REPORTING_LAG_DAYS)]
+            return due[0] if due else None
+        if ctx.tense == "past":
+            begun = [p for p in cands if p.first <= ref]
+            return begun[-1] if begun else None
+    return _choose(cands, ref, sem.direction, ctx.tense)
 
 
 def _resolve_holiday(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
