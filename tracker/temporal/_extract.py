@@ -162,6 +162,7 @@ _PASSIVE_BEFORE = re.compile(r"\b(?:is|are|be|being|will\s+be|to\s+be|been)\s+$"
 
 
 _TENSE_WINDOW = 160
+_CLOSE_CUE = 24
 
 
 def _sentence_bounds(text: str) -> list[int]:
@@ -174,8 +175,9 @@ def _sentence_bounds(text: str) -> list[int]:
     return starts
 
 
-def _tense(text: str, s0: int, s1: int, start: int, end: int) -> str | None:
-    """The tense the cue nearest to [start, end) in its sentence implies."""
+def _tense(text: str, s0: int, s1: int, start: int, end: int) -> tuple[str | None, bool]:
+    """The tense the cue nearest to [start, end) in its sentence implies, and whether that
+    cue is close (a few words away)."""
     # a bounded window keeps a text without sentence breaks linear
     s0 = max(s0, start - _TENSE_WINDOW)
     s1 = min(s1, end + _TENSE_WINDOW)
@@ -191,7 +193,9 @@ def _tense(text: str, s0: int, s1: int, start: int, end: int) -> str | None:
             dist = start - m.end() if m.end() <= start else m.start() - end
             if best is None or dist < best[0]:
                 best = (dist, label)
-    return best[1] if best else None
+    if best is None:
+        return None, False
+    return best[1], best[0] <= _CLOSE_CUE
 
 
 # --- the entry point ----------------------------------------------------------------------
@@ -224,7 +228,8 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
         k = bisect_right(bounds, s) - 1
         s0 = bounds[k]
         s1 = bounds[k + 1] if k + 1 < len(bounds) else len(text)
-        ctx = Context(pub, pub_at, _tense(text, s0, s1, s, e), anchor_day, anchor_any, period)
+        tense, close = _tense(text, s0, s1, s, e)
+        ctx = Context(pub, pub_at, tense, anchor_day, anchor_any, period, close)
         res = resolve(sem, ctx)
         floor = e
         if res is None:

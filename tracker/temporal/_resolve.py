@@ -39,6 +39,7 @@ class Context:
     text_anchor: date | None  # the latest day-precise date mentioned earlier in the text
     text_anchor_coarse: date | None  # the latest date of any precision mentioned earlier
     text_period: Period | None = None  # the latest calendar period mentioned earlier
+    tense_close: bool = True  # the tense cue sits right next to the expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +58,7 @@ _UNKNOWN = {
 }  # fmt: skip
 _GRAN = {"weekend": "week", "hour": "day", "minute": "day", "second": "day", "fortnight": "week"}
 
-# A tense-chosen date this far away loses to a much nearer reading: "will ... Dec. 28"
-# published on January 3 more likely means the past week than next December.
+# Results for a quarter are reported up to about six weeks after it ends.
 _REPORTING_LAG_DAYS = 45
 _FAR_DAYS = 240
 _NEAR_DAYS = 90
@@ -74,7 +74,9 @@ def _distance(p: Period, ref: date) -> int:
     return min(abs((p.first - ref).days), abs((p.last - ref).days))
 
 
-def _choose(cands: list[Period], ref: date, direction: str | None, tense: str | None) -> Period | None:
+def _choose(
+    cands: list[Period], ref: date, direction: str | None, tense: str | None, strong: bool = True
+) -> Period | None:
     """Pick among the readings of a year-less expression (candidates in date order)."""
     if not cands:
         return None
@@ -90,6 +92,7 @@ def _choose(cands: list[Period], ref: date, direction: str | None, tense: str | 
             return same[0]
     nearest = min(cands, key=lambda p: _distance(p, ref))
     chosen: Period | None = None
+    # the tense picks the latest past or the earliest coming reading; without one, the nearest
     if tense == "past":
         past = [p for p in cands if p.first <= ref]
         chosen = past[-1] if past else None
@@ -98,7 +101,9 @@ def _choose(cands: list[Period], ref: date, direction: str | None, tense: str | 
         chosen = future[0] if future else None
     if chosen is None:
         return nearest
-    if _distance(chosen, ref) > _FAR_DAYS and _distance(nearest, ref) < _NEAR_DAYS:
+    if not strong and _distance(chosen, ref) > _FAR_DAYS and _distance(nearest, ref) < _NEAR_DAYS:
+        # a tense cue some words away ("declared a dividend, payable Dec. 15") is weak
+        # evidence against a reading weeks away rather than most of a year
         return nearest
     return chosen
 
@@ -162,7 +167,7 @@ def _resolve_cal(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
         if ctx.tense == "past":
             begun = [p for p in cands if p.first <= ref]
             return begun[-1] if begun else None
-    return _choose(cands, ref, sem.direction, ctx.tense)
+    return _choose(cands, ref, sem.direction, ctx.tense, ctx.tense_close)
 
 
 def _resolve_holiday(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
@@ -178,7 +183,7 @@ def _resolve_holiday(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
             return f"XXXX-{d.month:02d}-{d.day:02d}", "day"
         return "XXXX-XX-XX", "day"
     cands = [day_period(holiday_date(key, y)) for y in (ref.year - 1, ref.year, ref.year + 1) if _ok_year(y)]
-    return _choose(cands, ref, sem.direction, ctx.tense)
+    return _choose(cands, ref, sem.direction, ctx.tense, ctx.tense_close)
 
 
 def _resolve_weekday(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:

@@ -741,6 +741,8 @@ def _h_duration(m: re.Match[str], text: str) -> list[Candidate]:
         return _one(m, Sem("rel", unit=unit, offset=sign * offset, anchor=anchor, keep_precision=unit == "year"))
     if unit == "weekend":
         return []
+    if unit == "year" and (m.group(0).lower().endswith("-old") or text.startswith(" old", m.end())):
+        return []  # ages: "52 years old", "a 136-year-old firm"
     start = m.start()
     if single and num_low in ("a", "an") and not rel and not m.group("the") and not plural:
         if _SET_PREV.search(text[max(0, start - 12) : start]):
@@ -844,7 +846,7 @@ _REFS = {
 def _h_ref(m: re.Match[str], text: str) -> list[Candidate]:
     word = " ".join(m.group("w").lower().split())
     if word == "present":
-        if not re.search(r"\bat\s+$", text[max(0, m.start() - 4) : m.start()]):
+        if not re.search(r"\bat\s+$", text[max(0, m.start() - 4) : m.start()], re.I):
             return []
     if word == "now":
         nxt = text[m.end() : m.end() + 6].lower()
