@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import click
@@ -81,7 +82,9 @@ def timeline(
         TimelineQuery(topics=topics, since=since, until=until, search=search, feeds=feeds, limit=limit),
     )
     titles = {name: t.display for name, t in config.topics.items()}
-    rendered = render_timeline(events, fmt, now=tracker.clock(), topic_titles=titles)
+    width = shutil.get_terminal_size((120, 24)).columns if output.isatty() else 120
+    title = "tracker timeline" + (f": {', '.join(titles[t] for t in topics)}" if topics else "")
+    rendered = render_timeline(events, fmt, now=tracker.clock(), title=title, topic_titles=titles, width=max(width, 80))
     output.write(rendered if rendered.endswith("\n") else rendered + "\n")
 
 

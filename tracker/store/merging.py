@@ -141,7 +141,7 @@ def _remerge(session: Session, rows: list[Mention], now: datetime) -> MergeStats
         e.id: (e, feed)
         for e, feed in session.execute(
             select(Entry, Feed.name).join(Feed, Feed.id == Entry.feed_id).where(Entry.id.in_(entry_ids))
-        ).tuples()
+        ).all()
     }
     keyed: list[KeyedMention] = []
     by_key: dict[MentionKey, Mention] = {}

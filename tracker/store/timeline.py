@@ -39,7 +39,7 @@ def fts_query(search: str) -> str | None:
     return " ".join(f'"{t[:-1]}"*' if t.endswith("*") else f'"{t}"' for t in tokens)
 
 
-def _range_pks(q: TimelineQuery, topic: str | None) -> Select[tuple[int]]:
+def _range_pks(q: TimelineQuery, topic: str | None) -> list[Select[tuple[int]]]:
     """Event keys overlapping the range, one index range scan per span class.
 
     An event that ends on or after `since` and lasts at most N days starts no earlier
@@ -59,7 +59,7 @@ def _range_pks(q: TimelineQuery, topic: str | None) -> Select[tuple[int]]:
             if cls < len(SPAN_CLASSES):
                 conds.append(table.start >= q.since - timedelta(days=SPAN_CLASSES[cls] - 1))
         parts.append(select(key.label("pk")).where(and_(*conds)))
-    return union_all(*parts)  # type: ignore[return-value]
+    return parts
 
 
 def timeline(store: Store, q: TimelineQuery) -> list[EventView]:
@@ -67,8 +67,9 @@ def timeline(store: Store, q: TimelineQuery) -> list[EventView]:
     with store.read() as s:
         stmt = select(Event).order_by(Event.start, Event.end, Event.id)
         if q.topics or q.since or q.until:
-            ranges = [_range_pks(q, t) for t in q.topics] if q.topics else [_range_pks(q, None)]
-            sub = union_all(*ranges).subquery() if len(ranges) > 1 else ranges[0].subquery()
+            # One flat UNION ALL: SQLite rejects compound selects nested in parentheses.
+            parts = [p for t in (q.topics or (None,)) for p in _range_pks(q, t)]
+            sub = union_all(*parts).subquery()
             stmt = stmt.where(Event.pk.in_(select(sub.c.pk)))
         if q.search:
             match = fts_query(q.search)

@@ -1,0 +1,131 @@
+"""`tracker timeline` and `tracker event` against a real database polled from the samples."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+
+from tracker.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """samples/ copied to a temp folder and polled once; returns the config path."""
+    folder = tmp_path_factory.mktemp("demo")
+    for path in (ROOT / "samples").iterdir():
+        if path.suffix in (".xml", ".atom", ".yaml"):
+            shutil.copy(path, folder / path.name)
+    config = folder / "demo.yaml"
+    result = CliRunner().invoke(cli, ["--config", str(config), "poll"])
+    assert result.exit_code == 0, result.output
+    return config
+
+
+def run_json(config: Path, *args: str) -> list[dict[str, object]]:
+    result = CliRunner().invoke(cli, ["--config", str(config), "timeline", "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert isinstance(data, list)
+    return data
+
+
+def test_json_shape_and_order(demo: Path) -> None:
+    events = run_json(demo)
+    assert len(events) >= 3
+    keys = {"id", "date", "start", "end", "granularity", "summary", "topics", "first_seen", "updated", "mentions"}
+    for e in events:
+        assert keys <= set(e)
+        assert e["start"] <= e["end"]
+        assert e["mentions"], e
+        for m in e["mentions"]:  # type: ignore[union-attr]
+            assert {"url", "title", "feed", "published", "expression", "quote"} <= set(m)
+    assert [(e["start"], e["end"]) for e in events] == sorted((e["start"], e["end"]) for e in events)
+
+
+def test_topic_filter(demo: Path) -> None:
+    everything = run_json(demo)
+    sora = run_json(demo, "--topic", "sora")
+    assert sora and all("sora" in e["topics"] for e in sora)  # type: ignore[operator]
+    assert len(sora) == sum(1 for e in everything if "sora" in e["topics"])  # type: ignore[operator]
+    both = run_json(demo, "--topic", "sora", "--topic", "strikes")
+    assert {e["id"] for e in both} == {e["id"] for e in everything if {"sora", "strikes"} & set(e["topics"])}  # type: ignore[arg-type]
+
+
+def test_range_filter_keeps_overlapping_events(demo: Path) -> None:
+    everything = run_json(demo)
+    got = run_json(demo, "--since", "2024-02", "--until", "2024-02")
+    expected = {e["id"] for e in everything if str(e["end"]) >= "2024-02-01" and str(e["start"]) <= "2024-02-29"}
+    assert {e["id"] for e in got} == expected and expected
+
+
+def test_search_limit_and_feed(demo: Path) -> None:
+    hits = run_json(demo, "--search", "studio*")
+    assert hits
+    for e in hits:
+        text = (str(e["summary"]) + " ".join(str(m["quote"]) for m in e["mentions"])).lower()  # type: ignore[union-attr]
+        assert "studio" in text
+    assert run_json(demo, "--search", "zzzzqqq") == []
+    assert len(run_json(demo, "--limit", "2")) == 2
+    for e in run_json(demo, "--feed", "screenbeat"):
+        assert any(m["feed"] == "screenbeat" for m in e["mentions"])  # type: ignore[union-attr]
+
+
+def test_every_format(demo: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    n = len(run_json(demo))
+    table = runner.invoke(cli, ["--config", str(demo), "timeline"]).stdout
+    assert table.splitlines()[0].split()[:3] == ["ID", "WHEN", "SUMMARY"] and len(table.splitlines()) == n + 1
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(cli, ["--config", str(demo), "timeline", "--format", "csv"]).stdout)))
+    assert len(rows) == n
+    atom = feedparser.parse(runner.invoke(cli, ["--config", str(demo), "timeline", "--format", "atom"]).stdout)
+    assert atom.bozo == 0 and len(atom.entries) == n
+    ics = runner.invoke(cli, ["--config", str(demo), "timeline", "--format", "ics"]).stdout
+    assert ics.count("BEGIN:VEVENT") == n
+    out = tmp_path / "t.html"
+    result = runner.invoke(cli, ["--config", str(demo), "timeline", "--format", "html", "-o", str(out)])
+    assert result.exit_code == 0 and out.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html>")
+
+
+def test_event_command(demo: Path) -> None:
+    first = run_json(demo)[0]
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--config", str(demo), "event", str(first["id"])[:6], "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["id"] == first["id"]
+    text = runner.invoke(cli, ["--config", str(demo), "event", str(first["id"])]).stdout
+    assert str(first["id"]) in text and "source" in text
+    missing = runner.invoke(cli, ["--config", str(demo), "event", "nope"])
+    assert missing.exit_code == 1 and "no event with id 'nope'" in missing.stderr
+
+
+def test_bad_arguments(demo: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--config", str(demo), "timeline", "--since", "March"])
+    assert result.exit_code == 2 and "is not a date" in result.stderr
+    result = runner.invoke(cli, ["--config", str(demo), "timeline", "--topic", "nosuch"])
+    assert result.exit_code == 2 and "not a configured topic" in result.stderr
+
+
+def test_repoll_changes_nothing(demo: Path) -> None:
+    before = run_json(demo)
+    result = CliRunner().invoke(cli, ["--config", str(demo), "poll"])
+    assert result.exit_code == 0 and "0 new, 0 updated" in result.stdout
+    assert run_json(demo) == before
+
+
+def test_partial_dates() -> None:
+    from tracker.dates import parse_cli_date
+
+    assert parse_cli_date("2024-02", end=True) == date(2024, 2, 29)
+    assert parse_cli_date("2024") == date(2024, 1, 1)
+    with pytest.raises(ValueError):
+        parse_cli_date("2024-13")
