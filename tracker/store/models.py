@@ -184,3 +184,78 @@ class Mention(Base):
 
     event: Mapped[Event | None] = relationship(back_populates="mentions")
     entry: Mapped[Entry] = relationship()
+
+
+# --- digests: an outbox of emails and what each reported --------------------------------
+
+
+class Digest(Base):
+    """One digest email in the outbox: recorded with its developments before it is sent.
+
+    status: pending (not yet accepted by the server; retried), sent, failed (a 5xx reply).
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (Index("ix_digests_audience_status", "audience", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A stable hash of the sorted recipients and topic filter: who the marks belong to.
+    audience: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str] = mapped_column(Text)
+    # Chosen and stored before the first attempt, so a re-send after a crash reuses it.
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    created: Mapped[datetime] = mapped_column(DateTime)
+    # The Date header; re-rendering (folding in new developments) moves it.
+    composed: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt: Mapped[datetime | None] = mapped_column(DateTime)
+    next_attempt: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set while an SMTP attempt is under way; still set afterwards means the process died
+    # mid-attempt and the server may have accepted the message.
+    sending_since: Mapped[datetime | None] = mapped_column(DateTime)
+    # The server may already hold this exact message: it is re-sent unchanged, never refolded.
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    subject: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+
+    items: Mapped[list[DigestItem]] = relationship(
+        back_populates="digest", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class DigestItem(Base):
+    """A development a digest covers: an event at the revision the digest reports."""
+
+    __tablename__ = "digest_items"
+
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("events.pk", ondelete="CASCADE"), primary_key=True, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))  # NEW | UPDATED
+    previous_revision: Mapped[int | None] = mapped_column(Integer)
+    # What the recipients see next to UPDATED, e.g. "1 new source; date changed (was March 2024)".
+    changes: Mapped[str] = mapped_column(Text, default="")
+    # What was reported, so the next digest can say what changed since.
+    sources: Mapped[int] = mapped_column(Integer)
+    when_text: Mapped[str] = mapped_column(Text)
+
+    digest: Mapped[Digest] = relationship(back_populates="items")
+
+
+class DigestMark(Base):
+    """The revision of an event last reported to an audience by a digest the server accepted."""
+
+    __tablename__ = "digest_marks"
+
+    audience: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("events.pk", ondelete="CASCADE"), primary_key=True, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    sources: Mapped[int] = mapped_column(Integer)
+    when_text: Mapped[str] = mapped_column(Text)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
+    reported: Mapped[datetime] = mapped_column(DateTime)

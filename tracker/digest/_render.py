@@ -1,0 +1,251 @@
+"""Digest rendering: developments grouped by topic as text, HTML, subject and a MIME message."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from tracker.clock import to_aware_utc
+from tracker.render import safe_url
+
+NEW = "NEW"
+UPDATED = "UPDATED"
+
+# Control characters (C0, DEL, C1) and Unicode line/paragraph separators: in a header any
+# of them could end the header line or confuse a mail client; in the text part they are
+# noise from feeds.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SPACES = re.compile(r"\s+")
+# More topic names than this in a subject become "and N more".
+SUBJECT_TOPICS = 3
+OTHER_TOPIC = "Other"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One article behind a development: outlet (feed name), title and link."""
+
+    outlet: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Development:
+    """An event that is new or changed since the last digest to an audience."""
+
+    event_pk: int
+    event_id: str
+    kind: str  # NEW | UPDATED
+    revision: int
+    previous_revision: int | None
+    # For UPDATED: what changed, for people ("1 new source; date changed, was March 2024").
+    changes: str
+    when: str
+    start: date
+    end: date
+    summary: str
+    topics: tuple[str, ...]
+    sources: tuple[Source, ...]
+    source_count: int
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The parts of a digest that are stored in the outbox and sent as they are."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def header_text(text: str) -> str:
+    """Text safe for a header: control characters (CR, LF, ...) become spaces, runs collapse."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def one_line(text: str) -> str:
+    """Feed text as one printable line for the text part."""
+    return header_text(text)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _groups(
+    developments: Sequence[Development], titles: Mapping[str, str], wanted: Sequence[str] | None
+) -> list[tuple[str, list[tuple[Development, list[str]]]]]:
+    """(topic title, [(development, titles of its other topics)]) in config topic order.
+
+    An event of several topics is listed under each (a reader scanning for their topic
+    must find it), with a note naming the others; the subject counts it once.
+    """
+    order = [t for t in titles if wanted is None or t in wanted]
+    rank = {t: i for i, t in enumerate(order)}
+    groups: dict[str, list[tuple[Development, list[str]]]] = {}
+    for dev in developments:
+        mine = sorted((t for t in dev.topics if t in rank), key=rank.__getitem__)
+        # Topics no longer configured still show, after the configured ones.
+        mine += sorted(t for t in dev.topics if t not in rank and wanted is None)
+        for topic in mine or [OTHER_TOPIC]:
+            others = [titles.get(t, t) for t in mine if t != topic]
+            groups.setdefault(topic, []).append((dev, others))
+    keys = sorted(groups, key=lambda t: (rank.get(t, len(rank)), t == OTHER_TOPIC, t))
+    out = []
+    for key in keys:
+        items = sorted(groups[key], key=lambda p: (p[0].start, p[0].end, p[0].event_id))
+        out.append((titles.get(key, key), items))
+    return out
+
+
+def subject_line(developments: Sequence[Development], group_titles: Sequence[str]) -> str:
+    """ "3 new developments: OpenAI Sora, Hollywood meetings", "2 new, 1 updated developments: ..." """
+    new = sum(1 for d in developments if d.kind == NEW)
+    updated = len(developments) - new
+    noun = "development" if len(developments) == 1 else "developments"
+    if new and updated:
+        counts = f"{new} new, {updated} updated {noun}"
+    elif new:
+        counts = f"{new} new {noun}"
+    else:
+        counts = f"{updated} updated {noun}"
+    shown = list(group_titles[:SUBJECT_TOPICS])
+    if len(group_titles) > SUBJECT_TOPICS:
+        shown.append(f"{len(group_titles) - SUBJECT_TOPICS} more")
+    return header_text(f"{counts}: {', '.join(shown)}")
+
+
+def render(
+    developments: Sequence[Development],
+    *,
+    topic_titles: Mapping[str, str],
+    topics: Sequence[str] | None = None,
+) -> Rendered:
+    """The subject, text part and HTML part listing the developments.
+
+    topic_titles maps every configured topic name to its display title, in config
+    order; topics is the digest's filter (None: every topic).
+    """
+    groups = _groups(developments, topic_titles, topics)
+    subject = subject_line(developments, [title for title, _ in groups])
+    return Rendered(subject=subject, text=_text(subject, groups), html=_html(subject, groups))
+
+
+def _kind_line(dev: Development) -> str:
+    changes = f" ({one_line(dev.changes)})" if dev.kind == UPDATED and dev.changes else ""
+    return f"{dev.kind}{changes}"
+
+
+def _text(subject: str, groups: list[tuple[str, list[tuple[Development, list[str]]]]]) -> str:
+    lines = [subject, ""]
+    for title, items in groups:
+        heading = one_line(title)
+        lines += [heading, "=" * max(3, len(heading)), ""]
+        for dev, others in items:
+            lines.append(f"* {dev.when}: {_kind_line(dev)}")
+            lines.append(f"  {one_line(dev.summary)}")
+            if others:
+                lines.append(f"  Also under: {', '.join(one_line(o) for o in others)}")
+            lines.append(f"  {_plural(dev.source_count, 'source')}:")
+            for src in dev.sources:
+                lines.append(f"  - {one_line(src.outlet)}: {one_line(src.title) or '(untitled)'}")
+                if src.url:
+                    link = safe_url(src.url)
+                    # Not http(s): shown for the record, marked so nobody mistakes it for a link.
+                    lines.append(f"    {link}" if link else f"    (link not shown as a link: {one_line(src.url)})")
+            lines.append("")
+    lines += ["-- ", "Sent by tracker. `tracker timeline` shows the whole story."]
+    return "\n".join(lines) + "\n"
+
+
+# Inline styles only: many mail clients drop <style> blocks and every remote resource.
+_S_BODY = "margin:0;padding:16px;font-family:Helvetica,Arial,sans-serif;font-size:15px;line-height:1.45;color:#1a1a1a;background:#ffffff"
+_S_H1 = "font-size:19px;margin:0 0 16px 0"
+_S_H2 = "font-size:17px;margin:24px 0 8px 0;padding-bottom:4px;border-bottom:1px solid #d0d7de"
+_S_LIST = "list-style:none;margin:0;padding:0"
+_S_ITEM = "margin:0 0 14px 0;padding:6px 0 6px 12px;border-left:4px solid {colour}"
+_S_BADGE = "display:inline-block;padding:1px 6px;border-radius:3px;font-size:12px;font-weight:bold;color:#ffffff;background:{colour}"
+_S_NOTE = "color:#57606a;font-size:13px"
+_S_SOURCES = "margin:4px 0 0 0;padding-left:18px;font-size:14px"
+_S_FOOT = "margin-top:24px;color:#57606a;font-size:12px"
+_COLOUR = {NEW: "#1a7f37", UPDATED: "#9a6700"}
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _source_html(src: Source) -> str:
+    title = _e(one_line(src.title) or "(untitled)")
+    link = safe_url(src.url)
+    if link:
+        body = f'<a href="{_e(link)}">{title}</a>'
+    elif src.url:
+        body = f"{title} <span style=\"{_S_NOTE}\">({_e(one_line(src.url))})</span>"
+    else:
+        body = title
+    return f"<li>{_e(one_line(src.outlet))}: {body}</li>"
+
+
+def _html(subject: str, groups: list[tuple[str, list[tuple[Development, list[str]]]]]) -> str:
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_e(subject)}</title></head>",
+        f'<body style="{_S_BODY}">',
+        f'<h1 style="{_S_H1}">{_e(subject)}</h1>',
+    ]
+    for title, items in groups:
+        out.append(f'<h2 style="{_S_H2}">{_e(one_line(title))}</h2>')
+        out.append(f'<ul style="{_S_LIST}">')
+        for dev, others in items:
+            colour = _COLOUR.get(dev.kind, "#57606a")
+            out.append(f'<li style="{_S_ITEM.format(colour=colour)}">')
+            changes = (
+                f' <span style="{_S_NOTE}">{_e(one_line(dev.changes))}</span>'
+                if dev.kind == UPDATED and dev.changes
+                else ""
+            )
+            out.append(
+                f'<div><span style="{_S_BADGE.format(colour=colour)}">{_e(dev.kind)}</span> '
+                f"<strong>{_e(dev.when)}</strong>{changes}</div>"
+            )
+            out.append(f"<div>{_e(one_line(dev.summary))}</div>")
+            if others:
+                out.append(f'<div style="{_S_NOTE}">Also under: {_e(", ".join(one_line(o) for o in others))}</div>')
+            out.append(f'<div style="{_S_NOTE}">{_plural(dev.source_count, "source")}:</div>')
+            out.append(f'<ul style="{_S_SOURCES}">')
+            out.extend(_source_html(src) for src in dev.sources)
+            out.append("</ul></li>")
+        out.append("</ul>")
+    out.append(f'<p style="{_S_FOOT}">Sent by tracker. <code>tracker timeline</code> shows the whole story.</p>')
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def build_message(
+    rendered: Rendered,
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    message_id: str,
+    date: datetime,
+) -> EmailMessage:
+    """multipart/alternative (text/plain, then text/html) with Date and the stored Message-ID."""
+    msg = EmailMessage()
+    msg["Subject"] = header_text(rendered.subject)
+    msg["From"] = header_text(sender)
+    msg["To"] = ", ".join(header_text(r) for r in recipients)
+    msg["Date"] = format_datetime(to_aware_utc(date))
+    msg["Message-ID"] = header_text(message_id)
+    # Ask autoresponders (vacation replies) to stay quiet: this is automated mail.
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
+    msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    return msg
