@@ -1,0 +1,177 @@
+"""find_mentions: topical, dated, non-boilerplate sentences, with context and stable identity."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from tracker.config import Topic
+from tracker.events import EventMention, TopicMatcher, find_mentions, is_calendar_mention
+
+TOPICS = {
+    "sora": Topic("sora", "OpenAI Sora", ("Sora", "text-to-video")),
+    "hollywood-meetings": Topic("hollywood-meetings", None, ("Hollywood", "studio*", "meeting*")),
+    "strikes": Topic("strikes", None, ("strike*", "SAG-AFTRA", "Writers Guild")),
+}
+MATCHER = TopicMatcher(TOPICS)
+PUBLISHED = datetime(2024, 3, 25, 14, 0, tzinfo=timezone.utc)
+
+FEB = (date(2024, 2, 1), date(2024, 2, 29))
+W13 = (date(2024, 3, 25), date(2024, 3, 31))
+Y2023 = (date(2023, 1, 1), date(2023, 12, 31))
+MAR22 = (date(2024, 3, 22), date(2024, 3, 22))
+
+
+@dataclass(frozen=True)
+class FakeTemporal:
+    start: int
+    end: int
+    text: str
+    type: str
+    value: str
+    mod: str | None = None
+    granularity: str | None = None
+    interval: tuple[date, date] | None = None
+
+
+Spec = tuple[str, str, str | None, tuple[date, date] | None]
+
+
+def tagger(*specs: Spec, type_: str = "DATE", mod: dict[str, str] | None = None) -> Callable[..., list[FakeTemporal]]:
+    """An extractor that tags every occurrence of each phrase, as the real tagger would."""
+
+    def extract(text: str, published: object) -> list[FakeTemporal]:
+        out = []
+        for phrase, value, granularity, interval in specs:
+            for m in re.finditer(re.escape(phrase), text):
+                kind = type_ if interval is not None or value.endswith("_REF") else "DURATION"
+                out.append(FakeTemporal(m.start(), m.end(), phrase, kind, value, (mod or {}).get(phrase), granularity, interval))
+        return sorted(out, key=lambda t: t.start)
+
+    return extract
+
+
+def mentions(text: str, *specs: Spec, title: str = "", **kwargs: object) -> list[EventMention]:
+    return find_mentions(title=title, text=text, published=PUBLISHED, matcher=kwargs.pop("matcher", MATCHER),  # type: ignore[arg-type]
+                         extractor=tagger(*specs), **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_topical_dated_sentence_is_a_mention() -> None:
+    text = "OpenAI is meeting Hollywood studios in Los Angeles this week. The weather was nice."
+    [m] = mentions(text, ("this week", "2024-W13", "week", W13))
+    assert m.topics == {"hollywood-meetings"}
+    assert (m.value, m.granularity, m.start, m.end) == ("2024-W13", "week", *W13)
+    assert text[m.expr_start : m.expr_end] == "this week" == m.expression
+    assert m.quote == "OpenAI is meeting Hollywood studios in Los Angeles this week."
+    assert m.summary == "OpenAI is meeting Hollywood studios in Los Angeles"
+    assert {"meet", "studio", "openai"} <= m.terms and "week" not in m.terms
+    assert not m.context_topics
+
+
+def test_title_gives_context_to_a_sentence_that_refers_back() -> None:
+    text = "It was unveiled in mid-February."
+    [m] = mentions(text, ("mid-February", "2024-02", "month", FEB), title="OpenAI unveils Sora")
+    assert m.topics == {"sora"} and m.context_topics
+    assert mentions(text, ("mid-February", "2024-02", "month", FEB), title="Markets rally") == []
+
+
+def test_previous_sentence_gives_context_before_the_title() -> None:
+    text = "The Writers Guild walked out. It ended in September."
+    sept = (date(2023, 9, 1), date(2023, 9, 30))
+    [m] = mentions(text, ("September", "2023-09", "month", sept), title="OpenAI unveils Sora")
+    assert m.topics == {"strikes"}
+
+
+def test_context_does_not_reach_sentences_about_something_else() -> None:
+    text = "The SAG-AFTRA strike cost billions. Shares of Netflix rose 2% on Friday."
+    assert mentions(text, ("Friday", "2024-03-22", "day", MAR22), title="Strikes: a year on") == []
+
+
+def test_feed_topics_restrict() -> None:
+    text = "Sora met Hollywood studios this week."
+    spec = ("this week", "2024-W13", "week", W13)
+    assert mentions(text, spec)[0].topics == {"sora", "hollywood-meetings"}
+    assert mentions(text, spec, feed_topics=["sora"])[0].topics == {"sora"}
+    assert mentions(text, spec, feed_topics=["strikes"]) == []
+
+
+def test_without_topics_every_dated_sentence_counts() -> None:
+    text = "Shares of Netflix rose 2% on Friday. Nothing else happened."
+    [m] = mentions(text, ("Friday", "2024-03-22", "day", MAR22), matcher=TopicMatcher({}))
+    assert m.topics == frozenset()
+
+
+def test_refs_durations_sets_and_eras_are_not_calendar_mentions() -> None:
+    text = "Sora clips for months. Sora now. Sora every week. Sora in the 2020s."
+    found = mentions(
+        text,
+        ("for months", "P1M", None, None),
+        ("now", "PRESENT_REF", None, None),
+        ("the 2020s", "202", "decade", (date(2020, 1, 1), date(2029, 12, 31))),
+    )
+    assert found == []
+    may = (date(2024, 5, 1), date(2024, 5, 31))
+    assert is_calendar_mention(FakeTemporal(0, 3, "May", "DATE", "2024-05", None, "month", may))
+    assert not is_calendar_mention(FakeTemporal(0, 3, "may", "DATE", "2024-05", None, "month", may))
+    assert not is_calendar_mention(FakeTemporal(0, 5, "March", "DATE", "XXXX-03", None, "month", (date(2024, 3, 1), date(2024, 3, 31))))
+    assert not is_calendar_mention(FakeTemporal(0, 4, "every week", "SET", "P1W", None, None, None))
+
+
+def test_boilerplate_bylines_and_datelines_are_skipped() -> None:
+    text = (
+        "By Jane Doe | March 25, 2024\n\n"
+        "LOS ANGELES, March 25 (Reuters) - Sora impressed the studios.\n\n"
+        "Related: Sora is coming this summer\n\n"
+        "Jane Doe is a senior reporter at Reuters. She has covered Hollywood since 2015.\n\n"
+        "© 2024 Reuters"
+    )
+    summer = (date(2024, 6, 20), date(2024, 9, 22))
+    found = mentions(
+        text,
+        ("March 25, 2024", "2024-03-25", "day", (date(2024, 3, 25),) * 2),
+        ("March 25", "2024-03-25", "day", (date(2024, 3, 25),) * 2),
+        ("this summer", "2024-SU", "season", summer),
+        ("2015", "2015", "year", (date(2015, 1, 1), date(2015, 12, 31))),
+        ("2024", "2024", "year", (date(2024, 1, 1), date(2024, 12, 31))),
+        title="Sora in Hollywood",
+    )
+    assert found == []
+
+
+def test_statement_dates_date_the_report_not_the_news() -> None:
+    text = "OpenAI will meet Hollywood studios next week, Bloomberg reported on Friday."
+    found = mentions(text, ("next week", "2024-W13", "week", W13), ("Friday", "2024-03-22", "day", MAR22))
+    assert [m.value for m in found] == ["2024-W13"]
+    text = "SAG-AFTRA's negotiator said in an interview on Friday that talks went well."
+    assert mentions(text, ("Friday", "2024-03-22", "day", MAR22)) == []
+
+
+def test_two_dates_in_a_sentence() -> None:
+    # Disjoint dates are two happenings ...
+    text = "OpenAI will meet studios next week, after earlier meetings in February."
+    found = mentions(text, ("next week", "2024-W13", "week", W13), ("February", "2024-02", "month", FEB))
+    assert [m.value for m in found] == ["2024-W13", "2024-02"]
+    assert found[0].fingerprint != found[1].fingerprint
+    # ... nested ones name one happening, at its most precise.
+    text = "The studios met on Monday, March 25, in Los Angeles."
+    day = (date(2024, 3, 25), date(2024, 3, 25))
+    found = mentions(text, ("Monday", "2024-03-25", "day", day), ("March 25", "2024-03-25", "day", day),
+                     ("March", "2024-03", "month", (date(2024, 3, 1), date(2024, 3, 31))))
+    assert [m.expression for m in found] == ["Monday"]
+
+
+def test_reprocessing_is_idempotent_and_edits_change_only_what_changed() -> None:
+    spec = [("this week", "2024-W13", "week", W13), ("last year", "2023", "year", Y2023)]
+    text = "OpenAI is meeting studios this week. The SAG-AFTRA strike ended last year."
+    first = mentions(text, *spec)
+    assert mentions(text, *spec) == first
+    edited = "Breaking news.\n\nThe SAG-AFTRA strike ended last year."
+    after = mentions(edited, *spec)
+    assert [m.fingerprint for m in after] == [first[1].fingerprint]  # offsets moved, identity did not
+
+
+def test_a_repeated_sentence_is_one_mention() -> None:
+    text = "The Writers Guild strike ended last year.\n\n“The Writers Guild strike ended last year.”"
+    assert len(mentions(text, ("last year", "2023", "year", Y2023))) == 1

@@ -1,0 +1,311 @@
+"""merge: same-event rule, order independence, precise intervals, stable ids, edits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracker.config import Topic
+from tracker.events import (
+    EventMention,
+    KeyedMention,
+    MentionKey,
+    MergedEvent,
+    TopicMatcher,
+    assign_ids,
+    diff_mentions,
+    find_mentions,
+    merge,
+)
+
+TOPICS = {
+    "sora": Topic("sora", "OpenAI Sora", ("Sora", "text-to-video")),
+    "hollywood-meetings": Topic("hollywood-meetings", None, ("Hollywood", "studio*", "meeting*")),
+    "strikes": Topic("strikes", None, ("strike*", "SAG-AFTRA", "Writers Guild")),
+}
+MATCHER = TopicMatcher(TOPICS)
+UTC = timezone.utc
+
+FEB = (date(2024, 2, 1), date(2024, 2, 29))
+W13 = (date(2024, 3, 25), date(2024, 3, 31))
+MAR25 = (date(2024, 3, 25), date(2024, 3, 25))
+Y2023 = (date(2023, 1, 1), date(2023, 12, 31))
+Y2024 = (date(2024, 1, 1), date(2024, 12, 31))
+
+
+@dataclass(frozen=True)
+class FakeTemporal:
+    start: int
+    end: int
+    text: str
+    type: str
+    value: str
+    mod: str | None = None
+    granularity: str | None = None
+    interval: tuple[date, date] | None = None
+
+
+def article(
+    source: str,
+    text: str,
+    dates: dict[str, tuple[str, str | None, str, tuple[date, date]]],
+    *,
+    title: str = "",
+    published: datetime,
+    first_seen: datetime | None = None,
+) -> list[KeyedMention]:
+    """Keyed mentions of a hand-written article whose dates are tagged as given."""
+
+    def extract(body: str, _: object) -> list[FakeTemporal]:
+        out = []
+        for phrase, (value, mod, granularity, interval) in dates.items():
+            for m in re.finditer(re.escape(phrase), body):
+                out.append(FakeTemporal(m.start(), m.end(), phrase, "DATE", value, mod, granularity, interval))
+        return out
+
+    found = find_mentions(title=title, text=text, published=published, matcher=MATCHER, extractor=extract)
+    return [KeyedMention(m, source, published, first_seen or published) for m in found]
+
+
+SAT = datetime(2024, 3, 23, 9, 30, tzinfo=UTC)
+MON = datetime(2024, 3, 25, 14, 0, tzinfo=UTC)
+THU = datetime(2024, 3, 28, 16, 0, tzinfo=UTC)
+
+NEXT_WEEK = article(
+    "winbuzzer:1",
+    "OpenAI is set to meet Hollywood studios, executives and talent agencies in Los Angeles next week.",
+    {"next week": ("2024-W13", None, "week", W13)},
+    published=SAT,
+)
+THIS_WEEK = article(
+    "reuters:1",
+    "OpenAI is meeting studios, producers and talent agencies in Los Angeles this week to pitch Sora, people familiar with the matter said.",
+    {"this week": ("2024-W13", None, "week", W13)},
+    published=MON,
+)
+STRIKES_A = article(
+    "reuters:2",
+    "The outreach comes after the Writers Guild and SAG-AFTRA strikes last year, which ended with new limits on AI.",
+    {"last year": ("2023", None, "year", Y2023)},
+    published=MON,
+)
+STRIKES_B = article(
+    "deadline:1",
+    "The SAG-AFTRA and Writers Guild strikes last year shut down production for months and won new limits on AI.",
+    {"last year": ("2023", None, "year", Y2023)},
+    published=datetime(2024, 4, 2, 10, 0, tzinfo=UTC),
+)
+UNVEILED = article(
+    "verge:1",
+    "OpenAI unveiled Sora, its text-to-video model, in mid-February.",
+    {"mid-February": ("2024-02", "MID", "month", FEB)},
+    published=MON,
+)
+MET_LAST_MONTH = article(
+    "screendigest:1",
+    "OpenAI's meetings with studio executives, which took place last month, were meant to show off Sora.",
+    {"last month": ("2024-02", None, "month", FEB)},
+    published=THU,
+)
+
+
+def one(kms: list[KeyedMention]) -> KeyedMention:
+    assert len(kms) == 1, kms
+    return kms[0]
+
+
+def sources(event: MergedEvent) -> set[str]:
+    return {k.source for k in event.mention_keys}
+
+
+def test_next_week_on_saturday_and_this_week_on_monday_are_one_event() -> None:
+    [event] = merge(NEXT_WEEK + THIS_WEEK)
+    assert (event.value, event.granularity, event.start, event.end) == ("2024-W13", "week", *W13)
+    assert sources(event) == {"winbuzzer:1", "reuters:1"}
+    assert event.topics == {"hollywood-meetings", "sora"}
+
+
+def test_last_year_in_two_articles_is_one_2023_event() -> None:
+    [event] = merge(STRIKES_A + STRIKES_B)
+    assert (event.value, event.granularity, event.start, event.end) == ("2023", "year", *Y2023)
+    assert sources(event) == {"reuters:2", "deadline:1"}
+    assert "strikes" in event.topics
+
+
+def test_unveiling_and_meetings_in_the_same_month_stay_apart() -> None:
+    events = merge(UNVEILED + MET_LAST_MONTH)
+    assert len(events) == 2
+    assert {frozenset(sources(e)) for e in events} == {frozenset({"verge:1"}), frozenset({"screendigest:1"})}
+    assert all(e.value == "2024-02" for e in events)
+
+
+def test_everything_together() -> None:
+    everything = NEXT_WEEK + THIS_WEEK + STRIKES_A + STRIKES_B + UNVEILED + MET_LAST_MONTH
+    events = merge(everything)
+    assert sorted((e.value, len(e.mention_keys)) for e in events) == [
+        ("2023", 2), ("2024-02", 1), ("2024-02", 1), ("2024-W13", 2)
+    ]
+
+
+def test_topics_must_overlap() -> None:
+    sora = article("a:1", "Sora clips were shown to agencies this week.", {"this week": ("2024-W13", None, "week", W13)}, published=MON)
+    strike = article("b:1", "SAG-AFTRA clips were shown to agencies this week.", {"this week": ("2024-W13", None, "week", W13)}, published=MON)
+    assert len(merge(sora + strike)) == 2
+
+
+def test_incompatible_intervals_never_merge() -> None:
+    feb = article("a:1", "OpenAI met Hollywood studios in Los Angeles in February.", {"February": ("2024-02", None, "month", FEB)}, published=MON)
+    w13 = article("b:1", "OpenAI met Hollywood studios in Los Angeles this week.", {"this week": ("2024-W13", None, "week", W13)}, published=MON)
+    assert len(merge(feb + w13)) == 2
+
+
+def test_a_vague_mention_cannot_chain_two_dates() -> None:
+    feb = article("a:1", "OpenAI met Hollywood studios and agencies in Los Angeles in February.",
+                  {"February": ("2024-02", None, "month", FEB)}, published=MON)
+    w13 = article("b:1", "OpenAI met Hollywood studios and agencies in Los Angeles this week.",
+                  {"this week": ("2024-W13", None, "week", W13)}, published=MON)
+    year = article("c:1", "OpenAI met Hollywood studios and agencies in Los Angeles in 2024.",
+                   {"2024": ("2024", None, "year", Y2024)}, published=MON)
+    events = merge(feb + w13 + year)
+    assert len(events) == 2
+    for event in events:
+        assert not {"a:1", "b:1"} <= sources(event)
+
+
+def test_the_event_takes_the_most_precise_interval() -> None:
+    day = article("a:1", "OpenAI met Hollywood studios and talent agencies in Los Angeles on Monday.",
+                  {"Monday": ("2024-03-25", None, "day", MAR25)}, published=THU)
+    [event] = merge(NEXT_WEEK + THIS_WEEK + day)
+    assert (event.value, event.granularity, event.start, event.end) == ("2024-03-25", "day", *MAR25)
+    assert len(event.mention_keys) == 3
+
+
+def test_a_time_places_the_event_on_its_day() -> None:
+    at3 = article("a:1", "OpenAI met Hollywood studios and talent agencies in Los Angeles at 3 p.m. on Monday.",
+                  {"3 p.m. on Monday": ("2024-03-25T15:00", None, "time", MAR25)}, published=THU)
+    [event] = merge(at3)
+    assert (event.value, event.granularity) == ("2024-03-25", "day")
+
+
+def test_mod_survives_when_the_interval_is_shared() -> None:
+    plain = article("a:1", "OpenAI unveiled Sora, its text-to-video model, in February.",
+                    {"February": ("2024-02", None, "month", FEB)}, published=MON)
+    [event] = merge(plain + UNVEILED)
+    assert (event.value, event.mod) == ("2024-02", "MID")
+
+
+def test_sentences_of_one_article_stay_apart_unless_clearly_the_same() -> None:
+    text = (
+        "OpenAI unveiled Sora, its text-to-video model, in February. "
+        "Separately, OpenAI met Hollywood studios in February to discuss licensing."
+    )
+    kms = article("a:1", text, {"February": ("2024-02", None, "month", FEB)}, published=MON)
+    assert len(kms) == 2 and len(merge(kms)) == 2
+    text = "OpenAI will meet Hollywood studios next week. OpenAI's meetings next week could change the film industry."
+    kms = article("a:1", text, {"next week": ("2024-W13", None, "week", W13)}, published=SAT)
+    assert len(kms) == 2 and len(merge(kms)) == 1
+
+
+def test_the_same_mention_twice_is_one_mention() -> None:
+    [event] = merge(THIS_WEEK + THIS_WEEK + [replace(THIS_WEEK[0], first_seen=MON + timedelta(hours=1))])
+    assert len(event.mention_keys) == 1
+
+
+def test_summary_is_short_and_readable() -> None:
+    [event] = merge(NEXT_WEEK + THIS_WEEK)
+    assert event.summary in {"OpenAI is set to meet Hollywood studios, executives and talent agencies in Los Angeles",
+                             "OpenAI is meeting studios, producers and talent agencies in Los Angeles"}
+    assert len(event.summary) <= 120
+
+
+POOL = NEXT_WEEK + THIS_WEEK + STRIKES_A + STRIKES_B + UNVEILED + MET_LAST_MONTH + article(
+    "c:1",
+    "OpenAI met Hollywood studios and talent agencies in Los Angeles on Monday. It was unveiled in mid-February. "
+    "Actors who went on strike last year are watching.",
+    {"Monday": ("2024-03-25", None, "day", MAR25), "mid-February": ("2024-02", "MID", "month", FEB),
+     "last year": ("2023", None, "year", Y2023)},
+    title="OpenAI's Sora goes to Hollywood",
+    published=THU,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(POOL))
+def test_merge_does_not_depend_on_order(shuffled: list[KeyedMention]) -> None:
+    assert merge(shuffled) == merge(POOL)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(POOL), min_size=1, max_size=len(POOL)), st.randoms())
+def test_subsets_in_any_order(picked: list[KeyedMention], rnd: object) -> None:
+    shuffled = list(picked)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    events = merge(shuffled)
+    assert events == merge(picked)
+    keys = [k for e in events for k in e.mention_keys]
+    assert sorted(keys) == sorted({km.key for km in picked})  # every mention in exactly one event
+
+
+def test_ids_are_stable_short_and_follow_the_earliest_mention() -> None:
+    [first] = merge(NEXT_WEEK)
+    assert re.fullmatch(r"[0-9a-f]{10}", first.id)
+    [grown] = merge(NEXT_WEEK + THIS_WEEK)
+    assert grown.id == first.id  # a later article joining does not change the id
+    assert merge(THIS_WEEK + NEXT_WEEK)[0].id == first.id
+    ids = [e.id for e in merge(POOL)]
+    assert len(set(ids)) == len(ids)
+
+
+def test_assign_ids_keeps_ids_across_reprocessing() -> None:
+    before = merge(POOL)
+    previous = {k: e.id for e in before for k in e.mention_keys}
+    # The earliest mention of the W13 event is edited away: its derived id would change.
+    w13 = next(e for e in before if e.value == "2024-03-25")
+    anchor_source = min((km for km in POOL if km.key in w13.mention_keys), key=lambda km: km.first_seen).source
+    remaining = [km for km in POOL if km.source != anchor_source]
+    after = merge(remaining)
+    kept = assign_ids(after, previous)
+    ids_before = {e.id for e in before}
+    for event in kept:
+        assert event.id in ids_before
+    assert assign_ids(before, previous) == before
+
+
+def test_assign_ids_split_event_keeps_id_for_the_larger_part() -> None:
+    a, b, c = MentionKey("a", "1"), MentionKey("b", "2"), MentionKey("c", "3")
+    base = merge(NEXT_WEEK)[0]
+    big = replace(base, id="new1", mention_keys=(a, b))
+    small = replace(base, id="new2", mention_keys=(c,))
+    out = assign_ids([small, big], {a: "old", b: "old", c: "old"})
+    assert [e.id for e in out] == ["new2", "old"]
+    clash = replace(base, id="old", mention_keys=(MentionKey("d", "4"),))
+    out = assign_ids([big, clash], {a: "old", b: "old"})
+    assert out[0].id == "old" and out[1].id != "old"
+
+
+def test_diff_mentions_follows_edits() -> None:
+    fresh: list[EventMention] = [km.mention for km in NEXT_WEEK + UNVEILED]
+    stored = [NEXT_WEEK[0].mention.fingerprint, "gone"]
+    diff = diff_mentions(stored, fresh)
+    assert diff.removed == {"gone"}
+    assert diff.kept == {NEXT_WEEK[0].mention.fingerprint}
+    assert [m.fingerprint for m in diff.added] == [UNVEILED[0].mention.fingerprint]
+    assert not diff_mentions([m.fingerprint for m in fresh], fresh).changed
+
+
+def test_merge_is_fast_enough_for_a_neighbourhood() -> None:
+    import time
+
+    many = [
+        replace(km, source=f"{km.source}#{i}", first_seen=km.first_seen + timedelta(minutes=i))
+        for i in range(40)
+        for km in POOL
+    ]
+    started = time.perf_counter()
+    events = merge(many)
+    assert time.perf_counter() - started < 5.0
+    assert len(events) <= len(POOL)

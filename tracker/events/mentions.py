@@ -1,0 +1,270 @@
+"""Find event mentions: topical sentences carrying a temporal expression that dates them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from tracker.events.sentences import Sentence, split_sentences
+from tracker.events.text import fingerprint, is_anaphoric, make_quote, make_summary, proper_names, term_tokens
+from tracker.events.topics import TopicMatcher
+
+__all__ = ["EventMention", "Extractor", "TemporalLike", "find_mentions", "is_calendar_mention"]
+
+
+class TemporalLike(Protocol):
+    """What find_mentions reads from a tracker.temporal.TemporalMention."""
+
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def mod(self) -> str | None: ...
+    @property
+    def granularity(self) -> str | None: ...
+    @property
+    def interval(self) -> tuple[date, date] | None: ...
+
+
+Extractor = Callable[[str, "date | datetime | None"], Sequence[TemporalLike]]
+
+# A decade or a century is no date for a happening on a timeline.
+_TOO_VAGUE = frozenset({"decade", "century"})
+# "said on Monday", "told Reuters on Friday", "declined to comment on Monday": the date of the
+# statement, not of the happening it reports.
+_STATEMENT_BEFORE = re.compile(
+    r"""\b(?:said|says|say|told|tells|reported|reports|wrote|writes|added|adds|noted|commented|comment|
+    confirmed|according\s+to)
+    (?:\s+(?:in|at|to|during|an?|the|his|her|its|their|interview|statement|conference|call|briefing|
+    post|blog|email|e-mail|press|release|news|reporters|him|her|them|us|me|[A-Z][\w.'’&-]*)){0,5}
+    \s+(?:on\s+|late\s+|early\s+|earlier\s+)?$""",
+    re.VERBOSE,
+)
+# Bare words that taggers sometimes read as months ("studios may ...", "they march ...").
+_AMBIGUOUS_WORDS = frozenset({"may", "march", "sun", "wed", "sat"})
+
+
+@dataclass(frozen=True)
+class EventMention:
+    """One dated sentence about a topic, ready to be merged into an event."""
+
+    sentence_index: int
+    quote: str
+    expression: str
+    expr_start: int
+    expr_end: int
+    value: str
+    mod: str | None
+    granularity: str
+    start: date
+    end: date
+    topics: frozenset[str]
+    terms: frozenset[str]
+    summary: str
+    fingerprint: str
+    # True when the topics came from the title or a neighbour, not from the sentence itself;
+    # such a sentence ("It was unveiled ...") makes a poorer event summary.
+    context_topics: bool = False
+    # Subsets of `terms`: words of proper names (who, not what happened) and words that
+    # matched a topic keyword (every mention of the topic has them). Merging weighs them.
+    names: frozenset[str] = frozenset()
+    keywords: frozenset[str] = frozenset()
+    # The content words next to the expression: "unveiled ... in mid-February", "strikes last
+    # year"; they say what the date is the date of, so merging weighs them more.
+    focus: frozenset[str] = frozenset()
+
+
+def is_calendar_mention(tm: TemporalLike) -> bool:
+    """DATE or TIME naming a period on the calendar; no *_REF, durations, sets or eras."""
+    if tm.type not in ("DATE", "TIME") or tm.interval is None:
+        return False
+    if tm.value.endswith("_REF") or tm.granularity in _TOO_VAGUE:
+        return False
+    if "X" in tm.value.split("T")[0][:4]:
+        # An unknown year ("XXXX-03-25") cannot be placed on the timeline.
+        return False
+    return tm.text.strip() not in _AMBIGUOUS_WORDS
+
+
+def _default_extractor() -> Extractor:
+    # Imported late: the tagger is a sibling package and tests may inject their own.
+    from tracker.temporal import extract
+
+    return extract  # type: ignore[return-value]
+
+
+def find_mentions(
+    *,
+    title: str,
+    text: str,
+    published: datetime,
+    matcher: TopicMatcher,
+    feed_topics: Collection[str] | None = None,
+    extractor: Extractor | None = None,
+) -> list[EventMention]:
+    """The event mentions of one article, in text order; the same input always gives the same output.
+
+    Topics: a sentence's own topics; failing those, and only when the sentence refers back
+    ("It was unveiled ...", "The company ..."), the previous sentence's, then the title's,
+    then the next sentence's in the same paragraph. With no topics configured every dated
+    sentence counts with empty topics; `feed_topics` restricts the topics an article can have.
+    Dates in the title, bylines, datelines and boilerplate are ignored, and so are dates
+    of statements ("..., Bloomberg reported on Friday"), which date the report, not the news.
+    """
+    extract = extractor if extractor is not None else _default_extractor()
+    sentences = split_sentences(text)
+    if not sentences:
+        return []
+    temporals = [tm for tm in extract(text, published) if is_calendar_mention(tm)]
+    allowed = None if feed_topics is None else frozenset(feed_topics)
+    title_topics = matcher.match(title) if title else frozenset()
+    own = [frozenset() if s.boilerplate else matcher.match(s.text) for s in sentences]
+
+    by_sentence: dict[int, list[TemporalLike]] = {}
+    starts = [s.start for s in sentences]
+    for tm in temporals:
+        index = _sentence_at(starts, sentences, tm.start)
+        if index is None or sentences[index].boilerplate:
+            continue
+        sentence = sentences[index]
+        if _STATEMENT_BEFORE.search(text[max(sentence.start, tm.start - 120) : tm.start]):
+            continue
+        by_sentence.setdefault(index, []).append(tm)
+
+    names = proper_names(s.text for s in sentences if not s.boilerplate)
+    mentions: list[EventMention] = []
+    seen: set[str] = set()
+    for index in sorted(by_sentence):
+        sentence = sentences[index]
+        topics, from_context = _topics_for(index, sentences, own, title_topics)
+        if allowed is not None:
+            topics &= allowed
+        if matcher and not topics:
+            continue
+        for tm in _distinct_happenings(by_sentence[index]):
+            mention = _mention(index, sentence, tm, topics, from_context, by_sentence[index], names, matcher)
+            # The same sentence twice in one article (a pull quote) is one mention.
+            if mention.fingerprint not in seen:
+                seen.add(mention.fingerprint)
+                mentions.append(mention)
+    return mentions
+
+
+def _sentence_at(starts: list[int], sentences: list[Sentence], offset: int) -> int | None:
+    lo, hi = 0, len(starts)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if starts[mid] <= offset:
+            lo = mid + 1
+        else:
+            hi = mid
+    index = lo - 1
+    if index >= 0 and sentences[index].start <= offset < sentences[index].end:
+        return index
+    return None
+
+
+def _topics_for(
+    index: int,
+    sentences: list[Sentence],
+    own: list[frozenset[str]],
+    title_topics: frozenset[str],
+) -> tuple[frozenset[str], bool]:
+    if own[index]:
+        return own[index], False
+    if not is_anaphoric(sentences[index].text):
+        # "Shares of Netflix rose on Tuesday" in a strikes story is not about the strikes.
+        return frozenset(), True
+    paragraph = sentences[index].paragraph
+    prev = index - 1
+    if prev >= 0 and not sentences[prev].boilerplate and own[prev]:
+        return own[prev], True
+    if title_topics:
+        return title_topics, True
+    nxt = index + 1
+    if nxt < len(sentences) and sentences[nxt].paragraph == paragraph and own[nxt]:
+        return own[nxt], True
+    return frozenset(), True
+
+
+def _length(tm: TemporalLike) -> int:
+    assert tm.interval is not None
+    return (tm.interval[1] - tm.interval[0]).days
+
+
+def _distinct_happenings(tms: list[TemporalLike]) -> list[TemporalLike]:
+    """One mention per happening: nested or overlapping dates in a sentence name one happening.
+
+    "On Monday, March 25, OpenAI met ..." gives one mention (the most precise date);
+    "... meetings next week, after earlier meetings in February" gives two, since the
+    intervals are disjoint.
+    """
+    ordered = sorted(tms, key=lambda tm: (_length(tm), tm.start, tm.end, tm.value))
+    kept: list[TemporalLike] = []
+    for tm in ordered:
+        assert tm.interval is not None
+        lo, hi = tm.interval
+        if any(k.interval is not None and lo <= k.interval[1] and k.interval[0] <= hi for k in kept):
+            continue
+        kept.append(tm)
+    return sorted(kept, key=lambda tm: (tm.start, tm.end))
+
+
+def _mention(
+    index: int,
+    sentence: Sentence,
+    tm: TemporalLike,
+    topics: frozenset[str],
+    from_context: bool,
+    all_in_sentence: list[TemporalLike],
+    names: frozenset[str],
+    matcher: TopicMatcher,
+) -> EventMention:
+    assert tm.interval is not None
+    rel_start, rel_end = tm.start - sentence.start, min(tm.end, sentence.end) - sentence.start
+    # Every date in the sentence is removed from the terms: dates are compared as intervals.
+    plain = sentence.text
+    for other in sorted(all_in_sentence, key=lambda t: t.start, reverse=True):
+        s, e = other.start - sentence.start, min(other.end, sentence.end) - sentence.start
+        plain = plain[:s] + " " * (e - s) + plain[e:]
+    tokens = term_tokens(plain)
+    hits = [(s, e) for s, e, _ in matcher.spans(plain)]
+    return EventMention(
+        sentence_index=index,
+        quote=make_quote(sentence.text, rel_start, rel_end),
+        expression=tm.text,
+        expr_start=tm.start,
+        expr_end=tm.end,
+        value=tm.value,
+        mod=tm.mod,
+        granularity=tm.granularity or "day",
+        start=tm.interval[0],
+        end=tm.interval[1],
+        topics=topics,
+        terms=frozenset(stem for _, stem, _, _ in tokens),
+        summary=make_summary(sentence.text, rel_start, rel_end),
+        fingerprint=fingerprint(tm.value, sentence.text),
+        context_topics=from_context,
+        names=frozenset(stem for word, stem, _, _ in tokens if word in names),
+        keywords=frozenset(stem for _, stem, s, e in tokens if any(hs <= s and e <= he for hs, he in hits)),
+        focus=_focus(tokens, rel_start, rel_end),
+    )
+
+
+FOCUS_WORDS = 3
+
+
+def _focus(tokens: list[tuple[str, str, int, int]], start: int, end: int) -> frozenset[str]:
+    before = [stem for _, stem, _, e in tokens if e <= start][-FOCUS_WORDS:]
+    after = [stem for _, stem, s, _ in tokens if s >= end][:FOCUS_WORDS]
+    return frozenset(before + after)

@@ -1,0 +1,413 @@
+"""Merge event mentions from many articles into events, deterministically, with stable ids.
+
+`merge` is meant for the candidate mentions of one neighbourhood (those that overlap a new
+mention in time and topic): it is quadratic in its input and is sized for a few hundred
+mentions, not for the whole database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import NamedTuple
+
+from tracker.clock import to_aware_utc
+from tracker.events.mentions import EventMention
+from tracker.events.text import starts_with_pronoun
+
+__all__ = [
+    "KeyedMention",
+    "MentionDiff",
+    "MentionKey",
+    "MergedEvent",
+    "assign_ids",
+    "diff_mentions",
+    "event_id",
+    "merge",
+    "same_event",
+    "similarity",
+    "term_weights",
+]
+
+# Content similarity needed to call two compatible mentions one event, by how vague the
+# vaguer interval is: two mentions of one day agree on more than two mentions of one year.
+THRESHOLD_DAY = 0.2
+THRESHOLD_WEEK = 0.25
+THRESHOLD_WIDER = 0.3
+# Two sentences of one article are one event only when they clearly say the same thing.
+THRESHOLD_SAME_SOURCE = 0.5
+# A cluster joins another only if, on average, their members are at least this similar;
+# it stops one loose pair from chaining two different happenings together.
+LINKAGE_FACTOR = 0.5
+# Short sentences share few words by chance; below this many terms the overlap is damped.
+MIN_TERMS = 4
+KEYWORD_WEIGHT = 0.5
+FOCUS_WEIGHT = 2.0
+ID_LENGTH = 10
+
+
+class MentionKey(NamedTuple):
+    """The store's identity of a mention: its article and its fingerprint."""
+
+    source: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class KeyedMention:
+    """An EventMention with where it came from and when the store first saw it."""
+
+    mention: EventMention
+    source: str  # the entry's key (or article id) in the store
+    published: datetime
+    first_seen: datetime
+
+    @property
+    def key(self) -> MentionKey:
+        return MentionKey(self.source, self.mention.fingerprint)
+
+
+@dataclass(frozen=True)
+class MergedEvent:
+    """One happening: the interval its mentions agree on, its topics, summary and sources."""
+
+    id: str
+    value: str
+    mod: str | None
+    granularity: str
+    start: date
+    end: date
+    topics: frozenset[str]
+    summary: str
+    mention_keys: tuple[MentionKey, ...]
+    first_seen: datetime
+
+
+def term_weights(mentions: Iterable[EventMention]) -> dict[str, float]:
+    """IDF over the mentions being merged: words every candidate shares ("OpenAI", "Sora")
+    say little about which happening a sentence describes; rarer shared words say more."""
+    docs = [m.terms for m in mentions]
+    df = Counter(t for terms in docs for t in terms)
+    return {t: math.log(1 + len(docs) / d) for t, d in df.items()}
+
+
+def similarity(a: EventMention, b: EventMention, weights: Mapping[str, float] | None = None) -> float:
+    """Weighted overlap coefficient of content terms, damped for very short sentences.
+
+    Each mention weighs a term by its rarity among the mentions merged (`weights`, IDF),
+    doubled next to the date expression (it says what the date is the date of), halved
+    for topic keywords elsewhere in the sentence (every mention of the topic has them).
+    Score: the sum over shared terms of the smaller weight, over the smaller total.
+    """
+    if not a.terms or not b.terms:
+        return 0.0
+    return _overlap(_vector(a, weights), _vector(b, weights))
+
+
+def _overlap(va: Mapping[str, float], vb: Mapping[str, float]) -> float:
+    if not va or not vb:
+        return 0.0
+    if len(vb) < len(va):
+        va, vb = vb, va
+    shared = sum(min(w, vb[t]) for t, w in va.items() if t in vb)
+    total_a, total_b = sum(va.values()), sum(vb.values())
+    small = va if (total_a, len(va)) <= (total_b, len(vb)) else vb
+    total = min(total_a, total_b)
+    # A three-word sentence shares a word with anything; count it as MIN_TERMS words.
+    denominator = total * max(MIN_TERMS, len(small)) / len(small)
+    return shared / denominator if denominator else 0.0
+
+
+def _vector(m: EventMention, weights: Mapping[str, float] | None) -> dict[str, float]:
+    out = {}
+    for t in m.terms:
+        w = weights.get(t, 1.0) if weights is not None else 1.0
+        if t in m.focus:
+            w *= FOCUS_WEIGHT
+        elif t in m.keywords:
+            w *= KEYWORD_WEIGHT
+        out[t] = w
+    return out
+
+
+def _share_what(a: EventMention, b: EventMention) -> bool:
+    """Whether two mentions share a word beyond names: "OpenAI ... Sora" alone is no happening."""
+    return bool((a.terms - a.names) & (b.terms - b.names))
+
+
+def _compatible(a: EventMention, b: EventMention) -> bool:
+    """Equal intervals, or one inside the other."""
+    return (a.start <= b.start and b.end <= a.end) or (b.start <= a.start and a.end <= b.end)
+
+
+def _threshold(a: EventMention, b: EventMention) -> float:
+    days = max((a.end - a.start).days, (b.end - b.start).days) + 1
+    if days <= 1:
+        return THRESHOLD_DAY
+    if days <= 7:
+        return THRESHOLD_WEEK
+    return THRESHOLD_WIDER
+
+
+def same_event(a: KeyedMention, b: KeyedMention, weights: Mapping[str, float] | None = None) -> float | None:
+    """The similarity score when `a` and `b` are one happening, else None (symmetric)."""
+    if not _compatible(a.mention, b.mention):
+        return None
+    return _link(a, b, similarity(a.mention, b.mention, weights))
+
+
+def _link(a: KeyedMention, b: KeyedMention, score: float) -> float | None:
+    """same_event for compatible intervals, given their similarity."""
+    ma, mb = a.mention, b.mention
+    if ma.topics != mb.topics and not (ma.topics & mb.topics):
+        return None
+    if ma.fingerprint == mb.fingerprint and a.source != b.source:
+        return 1.0  # the same sentence with the same date: syndicated or copied
+    if not _share_what(ma, mb):
+        return None
+    if a.source == b.source:
+        if (ma.value, ma.mod, ma.start, ma.end) != (mb.value, mb.mod, mb.start, mb.end):
+            return None
+        # An article repeating its date phrase about the same subject ("meetings next week"
+        # twice) means one happening; otherwise its sentences must say nearly the same thing.
+        repeated = ma.expression.strip().lower() == mb.expression.strip().lower()
+        if score < THRESHOLD_SAME_SOURCE and not repeated:
+            return None
+        return score
+    if score >= _threshold(ma, mb) or _dated_topic_word(ma, mb):
+        return score
+    return None
+
+
+def _dated_topic_word(a: EventMention, b: EventMention) -> bool:
+    """Equal dates attached to the same topic word ("last year's strikes", "went on strike
+    last year"): the date is the date of the topic's own happening in both."""
+    if (a.start, a.end) != (b.start, b.end):
+        return False
+    return bool(((a.focus & a.keywords) - a.names) & ((b.focus & b.keywords) - b.names))
+
+
+def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
+    """Events from mentions; the result depends only on the set of mentions, not their order.
+
+    Rule: mentions are linked when `same_event` holds (topics overlap or both empty,
+    intervals equal or nested, content similarity -- overlap of content terms weighted by
+    their rarity among the mentions given -- over a threshold that depends on how precise
+    the dates are; same-article pairs need equal intervals and a high score).
+    Links are applied best first (score, then the keys, so ties are canonical), and two
+    clusters join only if every cross pair has nested intervals, no two sentences of one
+    article are forced together, and the average cross similarity is at least half the
+    threshold: a vague mention ("in 2024") cannot chain February and late March together.
+    Events come out sorted by (start, end, id).
+    """
+    unique = _dedupe(mentions)
+    n = len(unique)
+    weights = term_weights(km.mention for km in unique)
+    vectors = [_vector(km.mention, weights) for km in unique]
+    # Similarity of every pair with nested intervals; a pair missing here can never share a cluster.
+    sims: dict[tuple[int, int], float] = {}
+    scores: dict[tuple[int, int], float] = {}
+    for i in range(n):
+        for j in range(i + 1, n):
+            if not _compatible(unique[i].mention, unique[j].mention):
+                continue
+            sims[(i, j)] = _overlap(vectors[i], vectors[j])
+            s = _link(unique[i], unique[j], sims[(i, j)])
+            if s is not None:
+                scores[(i, j)] = s
+    # Best links first; ties by canonical position, which sorting made order-independent.
+    edges = sorted(scores, key=lambda ij: (-scores[ij], ij))
+    cluster_of = list(range(n))
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    for i, j in edges:
+        ci, cj = cluster_of[i], cluster_of[j]
+        # A link within one article is the article's own word that both are one happening.
+        same_article = unique[i].source == unique[j].source
+        if ci == cj or not _can_join(unique, members[ci], members[cj], sims, scores, same_article):
+            continue
+        keep, gone = min(ci, cj), max(ci, cj)
+        members[keep].extend(members.pop(gone))
+        for k in members[keep]:
+            cluster_of[k] = keep
+    events = [_event([unique[k] for k in group], sims, group) for group in members.values()]
+    return sorted(events, key=lambda e: (e.start, e.end, e.id))
+
+
+def _dedupe(mentions: Iterable[KeyedMention]) -> list[KeyedMention]:
+    """One mention per key, in canonical order (the same key twice is a re-poll)."""
+    best: dict[MentionKey, KeyedMention] = {}
+    for km in mentions:
+        current = best.get(km.key)
+        if current is None or _rank(km) < _rank(current):
+            best[km.key] = km
+    return sorted(best.values(), key=lambda km: (km.mention.start, km.mention.end, km.key))
+
+
+def _rank(km: KeyedMention) -> tuple[datetime, datetime, int]:
+    return (to_aware_utc(km.first_seen), to_aware_utc(km.published), km.mention.sentence_index)
+
+
+def _can_join(
+    unique: Sequence[KeyedMention],
+    left: list[int],
+    right: list[int],
+    sims: Mapping[tuple[int, int], float],
+    scores: Mapping[tuple[int, int], float],
+    same_article: bool = False,
+) -> bool:
+    total = 0.0
+    needed = 0.0
+    for i in left:
+        for j in right:
+            pair = (i, j) if i < j else (j, i)
+            if pair not in sims:
+                return False  # intervals not nested
+            if unique[i].source == unique[j].source and pair not in scores:
+                return False
+            total += sims[pair]
+            needed += _threshold(unique[i].mention, unique[j].mention) * LINKAGE_FACTOR
+    return same_article or total >= needed
+
+
+def event_id(anchor: MentionKey, salt: int = 0) -> str:
+    """The id an event gets from its anchor mention (the earliest seen); `salt` resolves clashes."""
+    text = f"{anchor.source}\x1f{anchor.fingerprint}" + (f"\x1f{salt}" if salt else "")
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:ID_LENGTH]
+
+
+def _anchor(group: Sequence[KeyedMention]) -> KeyedMention:
+    # The earliest-seen mention: later articles joining the event do not change its id.
+    return min(group, key=lambda km: (_rank(km)[:2], km.key))
+
+
+_PRECISE_MODS = {"START": 0, "MID": 0, "END": 0, "EARLY": 0, "LATE": 0}
+
+
+def _centrality(group: Sequence[KeyedMention], sims: Mapping[tuple[int, int], float], index: Sequence[int]) -> dict[MentionKey, float]:
+    """How typical each mention is of its event: its mean similarity to the others."""
+    if len(group) < 2:
+        return {km.key: 0.0 for km in group}
+    out = {}
+    for a, km in zip(index, group):
+        total = sum(sims.get((min(a, b), max(a, b)), 0.0) for b in index if b != a)
+        out[km.key] = total / (len(group) - 1)
+    return out
+
+
+def _event(group: Sequence[KeyedMention], sims: Mapping[tuple[int, int], float], index: Sequence[int]) -> MergedEvent:
+    # Intervals in a cluster are pairwise nested, so the shortest lies inside all the others.
+    shortest = min((km.mention.end - km.mention.start).days for km in group)
+    precise = [km for km in group if (km.mention.end - km.mention.start).days == shortest]
+    counts = Counter((km.mention.value, km.mention.mod, km.mention.start, km.mention.end, km.mention.granularity) for km in precise)
+    value, mod, start, end, granularity = min(
+        counts,
+        key=lambda v: (-counts[v], _PRECISE_MODS.get(v[1] or "", 1 if v[1] is None else 2), v[0], v[1] or ""),
+    )
+    if granularity == "time":
+        # The timeline places events on days; the hour stays in the quotes.
+        value, granularity = value.split("T")[0], "day"
+    central = _centrality(group, sims, index)
+    summary = min(group, key=lambda km: _summary_rank(km, start, end, central[km.key])).mention.summary
+    return MergedEvent(
+        id=event_id(_anchor(group).key),
+        value=value,
+        mod=mod,
+        granularity=granularity,
+        start=start,
+        end=end,
+        topics=frozenset().union(*(km.mention.topics for km in group)),
+        summary=summary,
+        mention_keys=tuple(sorted(km.key for km in group)),
+        first_seen=min(to_aware_utc(km.first_seen) for km in group),
+    )
+
+
+def _summary_rank(km: KeyedMention, start: date, end: date, centrality: float) -> tuple[object, ...]:
+    m = km.mention
+    return (
+        starts_with_pronoun(m.summary),  # "It was unveiled" needs context the timeline lacks
+        m.context_topics,
+        not 25 <= len(m.summary) <= 120,
+        (m.start, m.end) != (start, end),
+        -round(centrality, 6),  # the mention most like the others tells the shared story
+        _rank(km)[:2],
+        km.key,
+    )
+
+
+def assign_ids(events: Sequence[MergedEvent], previous: Mapping[MentionKey, str]) -> list[MergedEvent]:
+    """Carry ids over from a previous merge: each event keeps the old id most of its mentions had.
+
+    `previous` maps mention keys (or (source, fingerprint) tuples) to the event id they
+    belonged to. Claims are settled largest first, ties by id then the event's smallest
+    mention key; an old event split in two keeps its id for the larger part. Events with
+    no claim keep their derived id, re-salted if it is taken by another event.
+    """
+    claims: list[tuple[int, str, tuple[MentionKey, ...], int]] = []
+    for index, event in enumerate(events):
+        votes = Counter(previous[k] for k in event.mention_keys if k in previous)
+        for old_id, count in votes.items():
+            claims.append((-count, old_id, event.mention_keys, index))
+    claims.sort()
+    chosen: dict[int, str] = {}
+    taken: set[str] = set()
+    for _, old_id, _, index in claims:
+        if index in chosen or old_id in taken:
+            continue
+        chosen[index] = old_id
+        taken.add(old_id)
+    reserved = taken | set(previous.values())
+    out: list[MergedEvent] = []
+    for index, event in enumerate(events):
+        if index in chosen:
+            new_id = chosen[index]
+        else:
+            new_id = event.id
+            salt = 0
+            anchor_key = _anchor_key_for(event)
+            while new_id in reserved:
+                salt += 1
+                new_id = event_id(anchor_key, salt) if anchor_key else f"{event.id[:-2]}{salt:02x}"
+            reserved.add(new_id)
+        out.append(event if new_id == event.id else replace(event, id=new_id))
+    return out
+
+
+def _anchor_key_for(event: MergedEvent) -> MentionKey | None:
+    for key in event.mention_keys:
+        if event_id(key) == event.id:
+            return key
+    return None
+
+
+@dataclass(frozen=True)
+class MentionDiff:
+    """What re-processing an article changes: mentions to add, to remove, and unchanged ones."""
+
+    added: tuple[EventMention, ...]
+    removed: frozenset[str]
+    kept: frozenset[str]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def diff_mentions(stored: Collection[str], fresh: Sequence[EventMention]) -> MentionDiff:
+    """Compare an article's stored mention fingerprints with a fresh find_mentions result.
+
+    A re-poll of an unchanged article gives no change; an edit removes the mentions of
+    deleted sentences and adds those of new ones. Events left with no mentions are the
+    store's to delete.
+    """
+    fresh_fps = {m.fingerprint for m in fresh}
+    stored_set = frozenset(stored)
+    return MentionDiff(
+        added=tuple(m for m in fresh if m.fingerprint not in stored_set),
+        removed=stored_set - fresh_fps,
+        kept=stored_set & fresh_fps,
+    )

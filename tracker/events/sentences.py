@@ -1,0 +1,267 @@
+"""News-aware sentence splitting with offsets, bylines, datelines and boilerplate flags."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Sentence", "split_sentences", "is_boilerplate"]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A span of the article text; `boilerplate` marks bylines, bios, share buttons and the like."""
+
+    start: int
+    end: int
+    text: str
+    boilerplate: bool = False
+    paragraph: int = 0
+
+
+# Titles precede a name, so a period after them never ends a sentence.
+_TITLES = frozenset(
+    "mr mrs ms dr prof sen sens rep reps gov gen col lt sgt capt cmdr adm maj st mt ft rev hon pres"
+    " supt messrs mme mlle no nos vol vols fig figs pp ch art sec approx dept est vs v cf".split()
+)
+# These may end a sentence ("... Apple Inc. The company ...") or not ("Warner Bros. Discovery",
+# "Mar. 25"): they end one only when a typical sentence opener follows.
+_AMBIGUOUS = frozenset(
+    "inc corp co cos ltd llc plc bros jr sr etc al jan feb mar apr jun jul aug sep sept oct nov dec"
+    " mon tue tues wed thu thur thurs fri sat sun a.m p.m am pm".split()
+)
+# Capitalised words that usually start a sentence rather than continue a name after "Inc." or "U.S.".
+_OPENERS = frozenset(
+    """the a an it its he she they we i you this that these those there here his her their our my
+    in on at but and or so yet however meanwhile still also after before when while as for if
+    according last next earlier later now then since despite although though because with without
+    during by from to what who why how some many most several one two three both all each no not
+    such other another more mr mrs ms dr""".split()
+)
+
+_BOUNDARY = re.compile(r"""[.!?]+(?:["'”’)\]]+)?(?=\s+["'“‘(\[]?[A-Z0-9])""")
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_NEXT_WORD = re.compile(r"""\s+["'“‘(\[]?([A-Za-z0-9][\w'’-]*)""")
+_SPEECH_AFTER = re.compile(
+    r"""\s+(?:[A-Z][\w.'’-]*\s+){0,3}(?:said|says|asked|asks|added|adds|told|wrote|writes|replied|exclaimed)\b"""
+)
+_PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+
+# "LOS ANGELES (Reuters) -", "NEW YORK, March 23 (AP) —", "WASHINGTON —", "LONDON:".
+_DATELINE = re.compile(
+    r"""^(?:[A-Z][A-Z.'’-]+(?:[ ,]+[A-Z][A-Z.'’-]+){0,3}|\(\w[\w .&-]{0,30}\))
+        (?:,\s*[A-Z][A-Za-z]{2,3}[a-z]*\.?\s+\d{1,2}(?:,\s*\d{4})?)?
+        (?:\s*\([A-Za-z][\w .&/-]{0,30}\))?
+        \s*(?:--|[-–—:])\s+(?=\S)""",
+    re.VERBOSE,
+)
+# "By Jane Doe", "By Jane Doe and John Roe, Reuters", "By JANE DOE".
+_BYLINE = re.compile(
+    r"""^By\s+(?:[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|da|del|le|la))*)
+        (?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*)*""",
+    re.VERBOSE,
+)
+
+_BOILERPLATE = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"^(?:related|see also|read more|read also|more from|more on|recommended|editors?[’']?s?[’']? (?:recommendations|picks)|"
+        r"related (?:articles|stories|coverage|content|reading)|you may also like|you might also like|"
+        r"most popular|continue reading|click here|what to read next)\b",
+        r"^(?:watch|listen|trending|video|podcast)\s*:",
+        r"^(?:share|tweet|email|e-mail|print|pin it|copy link|comments?|save|facebook|twitter|linkedin|whatsapp|reddit|x)"
+        r"(?:\s+(?:on|via|to)\s+\w+)?(?:\s*[|/·•,]\s*\w+(?:\s+\w+)?)*[\s.!]*$",
+        r"^share (?:this|the) (?:article|story|post)\b",
+        r"^sources?\s*:",
+        r"^(?:image|photo|picture|video|featured image|header image|lead image|top image|illustration|graphic)s?"
+        r"(?:\s+(?:credits?|courtesy|by|source))?\s*[:|]",
+        r"^\(?(?:image|photo|picture|illustration)s?\s+(?:credits?|courtesy|by)\b",
+        r"^credits?\s*:",
+        r"^the post .+ appeared first on .+",
+        r"^(?:subscribe|sign up|join our|join us|follow us|get our|download our|don[’']t miss)\b",
+        r"^(?:©|\(c\)\s|copyright\b)",
+        r"\ball rights reserved\b",
+        r"^(?:advertisement|sponsored content|story continues below|article continues below|continue reading below)\b",
+        r"^(?:published|updated|posted|last updated|first published|modified)\b[^.!?]{0,60}$",
+        r"^(?:published|updated|posted|last updated|first published)\s*(?:on|at|:)",
+        r"^(?:published|updated|posted|last updated|first published|editor[’']?s note)\b[^.!?]{0,60}?:",
+        r"^(?:additional )?(?:reporting|editing|writing|research) by\b",
+        r"^(?:tags|filed under|topics|categories)\s*:",
+        r"^this (?:article|story|post) (?:was|is|has been|first|originally)\b",
+        r"^we (?:may )?(?:earn|receive) (?:a )?(?:commission|affiliate)",
+        r"^(?:you can )?(?:contact|reach|email) .*@",
+        # A line that is only a timestamp ("March 28, 2024 at 9:41 a.m. ET") is page furniture.
+        r"^[\W\d]*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?),?\s+\d{4}"
+        r"(?:\s*(?:at|,|·|\|)?\s*\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?)?[\W]*$",
+        r"^\W*(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})(?:[ t]\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*[a-z]{2,4}|z)?)?\W*$",
+    )
+]
+_MONTHS_DAYS = (
+    r"(?!(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun|"
+    r"Next|Last|This|Then|Now|Early|Late|Mid|The|That|Year|Week|Month)[a-z]*\b)"
+)
+# Case-sensitive: these name people with capitals, and "By March the studios ..." is no byline.
+_BOILERPLATE_NAMED = [
+    re.compile(p)
+    for p in (
+        r"^(?:By|BY)\s+" + _MONTHS_DAYS + r"[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|&|de|van|von)){0,5}\s*(?:[,|]\s*[\w .&]+)?$",
+        # Author bios: "Jane Doe is a senior reporter at ...", "Jane covers AI for ...".
+        r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}\s+(?:is|was|has been|serves as)\s+(?:a|an|the|our)\s+"
+        r"(?:[\w-]+\s+){0,5}(?:reporter|writer|editor|correspondent|journalist|columnist|contributor|author|"
+        r"analyst|producer|critic|blogger|freelancer)s?\b",
+        r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}\s+(?:covers|writes about|reports on)\s",
+    )
+]
+# Once one of these starts a paragraph, the rest of the paragraph is links or bio, not news.
+_PARAGRAPH_TRAILERS = re.compile(
+    r"^(?:related|see also|read more|more from|recommended|editors?[’']?s?[’']? (?:recommendations|picks)|"
+    r"you may also like|you might also like|most popular|trending)\b",
+    re.IGNORECASE,
+)
+
+
+def is_boilerplate(text: str) -> bool:
+    """True for bylines, bios, share buttons, credits, sign-up prompts and copyright lines."""
+    text = text.strip().lstrip("•*-–—|#> ").strip()
+    if not text:
+        return True
+    return any(p.search(text) for p in _BOILERPLATE) or any(p.search(text) for p in _BOILERPLATE_NAMED)
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of an article with offsets into `text`; blank lines always end a sentence."""
+    sentences: list[Sentence] = []
+    for number, (p_start, p_end) in enumerate(_paragraphs(text)):
+        spans = [s for line in _lines(text, p_start, p_end) for s in _split_block(text, *line)]
+        trailer = False
+        for start, end, flagged in spans:
+            chunk = text[start:end]
+            if not trailer and _starts_trailer(chunk, first=start == spans[0][0]):
+                trailer = True
+            sentences.append(
+                Sentence(start, end, chunk, flagged or trailer or is_boilerplate(chunk), number)
+            )
+    return sentences
+
+
+def _starts_trailer(chunk: str, *, first: bool) -> bool:
+    chunk = chunk.strip().lstrip("•*-–—|#> ")
+    if _PARAGRAPH_TRAILERS.match(chunk):
+        return True
+    # A bio opening a paragraph ("Jane Doe is a senior reporter ...") takes the paragraph with it.
+    return first and any(p.match(chunk) for p in _BOILERPLATE_NAMED[1:])
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for m in _PARAGRAPH.finditer(text):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, len(text)))
+    return [(s, e) for s, e in (_strip(text, s, e) for s, e in out) if e > s]
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Single newlines inside a paragraph: a break, unless the text is merely wrapped."""
+    out: list[tuple[int, int]] = []
+    line_start = start
+    for m in re.finditer(r"\n", text[start:end]):
+        cut = start + m.start()
+        prev = text[line_start:cut].rstrip()
+        nxt = text[cut + 1 : end].lstrip()
+        wrapped = nxt[:1].islower() or (len(prev) >= 60 and prev[-1:] not in ".!?:\"”'’)")
+        if not wrapped:
+            out.append((line_start, cut))
+            line_start = cut + 1
+    out.append((line_start, end))
+    return [(s, e) for s, e in (_strip(text, s, e) for s, e in out) if e > s]
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _split_block(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """Sentences of one line or paragraph: (start, end, flagged as boilerplate)."""
+    out: list[tuple[int, int, bool]] = []
+    block = text[start:end]
+    offset = 0
+    byline_end = _byline_end(block)
+    if byline_end:
+        out.append((start, start + byline_end, True))
+        offset = byline_end
+        while offset < len(block) and block[offset] in " \t|,-–—:·•/":
+            offset += 1
+    dateline = _DATELINE.match(block[offset:])
+    if dateline:
+        # The dateline often carries the publication date; it is never the event itself.
+        head = block[offset : offset + dateline.end()].rstrip(" -–—:")
+        out.append((start + offset, start + offset + len(head), True))
+        offset += dateline.end()
+    sent_start = offset
+    for m in _BOUNDARY.finditer(block, offset):
+        cut = m.end()
+        if cut <= sent_start or not _is_boundary(block, m.start(), cut):
+            continue
+        s, e = _strip(text, start + sent_start, start + cut)
+        if e > s:
+            out.append((s, e, False))
+        sent_start = cut
+    s, e = _strip(text, start + sent_start, end)
+    if e > s:
+        out.append((s, e, False))
+    return out
+
+
+def _byline_end(block: str) -> int:
+    """Where a leading byline ends, or 0: it stands alone or before a dateline or a separator."""
+    m = _BYLINE.match(block)
+    if not m:
+        return 0
+    ends = [w.end() for w in re.finditer(r"\S+", block[: m.end()])][1:] or [m.end()]
+    # "By Jane Doe LOS ANGELES (Reuters) - ...": the shortest name that leaves a dateline.
+    for end in ends:
+        rest = block[end:].lstrip()
+        if rest[:1].isupper() and _DATELINE.match(rest):
+            return end
+    for end in reversed(ends):
+        rest = block[end:]
+        if not rest.strip() or re.match(r"\s*(?:[|•·,:—–-]|\n)", rest) or _DATELINE.match(rest.lstrip()):
+            return end
+    return 0
+
+
+def _is_boundary(block: str, punct: int, cut: int) -> bool:
+    mark = block[punct]
+    after = block[cut:]
+    nxt = _NEXT_WORD.match(after)
+    next_word = nxt.group(1) if nxt else ""
+    closes_quote = any(c in "\"”'’" for c in block[punct:cut])
+    if mark in "?!" and closes_quote and _SPEECH_AFTER.match(after):
+        # '"Is this the end?" Altman asked.' is one sentence.
+        return False
+    if mark != ".":
+        return True
+    if block[punct : punct + 3] == "..." and not next_word[:1].isupper():
+        return False
+    if closes_quote:
+        return True
+    before = _WORD_BEFORE.search(block[:punct])
+    if not before:
+        return True
+    word = before.group(1)
+    low = word.lower().rstrip(".")
+    if len(word) == 1 and word.isupper():
+        # An initial ("George W. Bush", "J. K. Rowling"), not a sentence ending.
+        return False
+    if low in _TITLES:
+        return False
+    dotted = "." in word  # U.S., a.m., Ph.D.
+    if dotted or low in _AMBIGUOUS:
+        return next_word.lower() in _OPENERS
+    return True

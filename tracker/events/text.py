@@ -1,0 +1,286 @@
+"""Text helpers for events: content terms, light stemming, quotes, summaries and fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+
+__all__ = ["clean", "content_terms", "fingerprint", "is_anaphoric", "proper_names", "term_tokens", "make_quote", "make_summary", "normalize", "stem"]
+
+_STOPWORDS = frozenset(
+    """a about above after again against all almost along already also although always am among an and
+    another any anyone anything are around as at away back be became because become been before being
+    below between both but by can cannot could did do does doing done down during each either else enough
+    even ever every few for from further get gets getting got had has have having he her here hers herself
+    him himself his how however i if in into is it its itself just least less like likely made make makes
+    many may me might more most much must my myself near nearly neither no nor not now of off often on once
+    one only onto or other others otherwise our ours ourselves out over own per perhaps quite rather really
+    same several she should since so some such than that the their theirs them themselves then there these
+    they this those though through thus to too toward towards under until up upon us very via was we well
+    were what whatever when where whether which while who whom whose why will with within without would yet
+    you your yours yourself also said says say saying told tell tells according reported reports report
+    added adds noted notes stated statement statements asked explained wrote writes write
+    including include includes included new first second third former latter mr mrs ms dr inc corp co ltd
+    company companies firm people thing things way lot lots part going goes went come came comes take took
+    taken use used using want wants wanted see seen still yet around amid across behind beyond despite
+    whose let lets s t re ve ll d m don doesn didn isn aren wasn weren won wouldn couldn shouldn""".split()
+)
+# Date words carry the interval, not the happening; they must not make two events look alike.
+_DATE_WORDS = frozenset(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday
+    sunday mon tue tues wed thu thurs fri sat sun today tonight yesterday tomorrow day days week weeks
+    weekend weekends month months year years decade decades century quarter quarters season seasons
+    spring summer autumn fall winter morning mornings afternoon evening night nights noon midnight
+    last next this past coming previous earlier later early late mid middle beginning end ago recently
+    recent soon currently current time times date dates hour hours minute minutes period annual
+    weekly monthly yearly daily am pm""".split()
+)
+_TOKEN = re.compile(r"[^\W\d_](?:[^\W_]|['’](?=[^\W\d_]))*")
+_LEADING = re.compile(
+    r"""^(?:(?:but|and|so|yet|or|also|still|however|meanwhile|moreover|furthermore|indeed|now|then|
+    in\ fact|in\ addition|additionally|instead|similarly|likewise|separately|elsewhere|earlier|later|
+    for\ its\ part|at\ the\ same\ time|as\ a\ result|in\ turn|notably|importantly)\b[,;:]?\s+)+""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# ", he said", ", Altman said on Monday", ", according to Reuters", ", said Jane Doe, a spokesperson".
+_SPEECH = r"(?:said|says|told\s+[\w\s.'’-]{1,40}?|added|adds|noted|explained|wrote|writes|reported|reports|announced|confirmed|stated|claimed|insisted|argued)"
+_ATTRIBUTION = re.compile(
+    rf"""(?:\s*[,;]\s*["”’']?|["”’']\s*[,;]?)\s*(?:
+        according\ to\ [^,;]{{1,80}}
+      | (?:[\w.'’-]+\s+){{0,6}}{_SPEECH}(?:\s+(?:on|in|at|during|last|this|earlier)\b[^,;]{{0,40}})?
+      | {_SPEECH}\s+[^,;]{{1,60}}(?:,\s+[^,;]{{1,60}})?
+    )\s*[.!?]?\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_CLAUSE_BREAK = re.compile(r"\s*(?:;|:\s|\s[—–]\s|\s--\s|—)\s*")
+_PREPOSITION_BEFORE = re.compile(
+    r"(?:\b(?:in|on|at|during|around|as\s+of|by|from|over|earlier|later|sometime|since|until|through)\s+)?$",
+    re.IGNORECASE,
+)
+_PRONOUN_START = re.compile(
+    r"^(?:it|its|they|their|he|she|his|her|this|that|these|those|we|i|"
+    r"the\s+(?:company|firm|startup|group|tool|model|outlet|move|deal|report|event))\b",
+    re.IGNORECASE,
+)
+# Where a long summary may stop and still read as a clause.
+_CUTS = (
+    re.compile(r",\s+(?:which|who|whom|when|while|where|as|after|before|because|although|though|according|"
+               r"in part|including|amid|with|[a-z]+ing\b)"),
+    re.compile(r",\s|\s[—–]\s|\s--\s|\s\("),
+    re.compile(r"\s(?:to|as|when|while|which|who|after|because|but|with|and)\s"),
+)
+
+QUOTE_LIMIT = 300
+SUMMARY_LIMIT = 120
+
+
+def normalize(text: str) -> str:
+    """Unicode-normalised text with straight quotes, plain dashes and single spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "}))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def clean(text: str) -> str:
+    """Whitespace collapsed, nothing else changed: what a quote shows."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# Irregular past forms common in news, so "met" and "meets" agree.
+_IRREGULAR = {
+    "met": "meet", "held": "hold", "spoke": "speak", "spoken": "speak", "began": "begin", "begun": "begin",
+    "struck": "strike", "led": "lead", "sold": "sell", "bought": "buy", "won": "win", "lost": "lose",
+    "showed": "show", "shown": "show", "gave": "give", "given": "give", "left": "leave", "ran": "run",
+    "unveiled": "unveil", "debuted": "debut", "launched": "launch", "news": "news", "series": "series",
+}
+
+
+def stem(word: str) -> str:
+    """A light English stem: plurals, -ing, -ed; enough to match meetings/meeting/meets."""
+    w = word.lower().replace("’", "'")
+    if w in _IRREGULAR:
+        return _IRREGULAR[w]
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.rstrip("'")
+    if len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif len(w) > 4 and w.endswith("sses"):
+        w = w[:-2]
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")):
+        w = w[:-1]
+    if len(w) > 5 and w.endswith("ing"):
+        w = w[:-3]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    elif len(w) > 4 and w.endswith("ed") and not w.endswith("eed"):
+        w = w[:-2]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    return w
+
+
+def term_tokens(text: str) -> list[tuple[str, str, int, int]]:
+    """Content words as (lower-cased word, stem, start, end): no stopwords, date words or numbers."""
+    out: list[tuple[str, str, int, int]] = []
+    for m in _TOKEN.finditer(text):
+        word = m.group().lower().replace("’", "'").removesuffix("'s").strip("'")
+        if len(word) < 2 or word in _STOPWORDS or word in _DATE_WORDS:
+            continue
+        s = stem(word)
+        if s and s not in _STOPWORDS and s not in _DATE_WORDS:
+            out.append((word, s, m.start(), m.end()))
+    return out
+
+
+def content_terms(text: str) -> frozenset[str]:
+    """Stemmed, lower-cased content words of `text`: no stopwords, date words or numbers."""
+    return frozenset(s for _, s, _, _ in term_tokens(text))
+
+
+_SENTENCE_OPENING = re.compile(r"""^[\s"“‘'(\[]*$|[:"“‘(\[]\s*$""")
+
+
+def proper_names(sentences: Iterable[str]) -> frozenset[str]:
+    """Lower-cased words written capitalised inside sentences and never in lower case.
+
+    Names ("OpenAI", "Sora", "Los Angeles") say who, not what happened; sentence-initial
+    words are not evidence either way.
+    """
+    capital: set[str] = set()
+    lower: set[str] = set()
+    for sentence in sentences:
+        for m in _TOKEN.finditer(sentence):
+            word = m.group()
+            if _SENTENCE_OPENING.search(sentence[: m.start()]):
+                continue
+            key = word.lower().replace("’", "'").removesuffix("'s").strip("'")
+            (capital if word[0].isupper() else lower).add(key)
+    return frozenset(capital - lower)
+
+
+def fingerprint(value: str, sentence: str) -> str:
+    """A stable identity for a mention: its TIMEX3 value and its normalised sentence."""
+    # Pull quotes and re-wrapped copies of a sentence are the same sentence.
+    body = normalize(sentence).lower().strip(" '\"()[]")
+    key = f"{value}\x1f{body}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def make_quote(sentence: str, expr_start: int, expr_end: int, limit: int = QUOTE_LIMIT) -> str:
+    """The sentence, cleaned; a long one is cut to about `limit` characters around the expression."""
+    return _window(sentence, expr_start, expr_end, limit)
+
+
+def _window(text: str, start: int, end: int, limit: int) -> str:
+    """`text` cleaned and cut at word boundaries to at most `limit` characters around [start, end)."""
+    if len(clean(text)) <= limit:
+        return clean(text)
+    room = max(limit - (end - start), 0)
+    left = max(start - room // 2, 0)
+    right = min(left + limit, len(text))
+    left = max(min(left, right - limit), 0)
+    if left > 0:
+        space = text.find(" ", left, start) if left < start else -1
+        left = space + 1 if space != -1 else left
+    if right < len(text):
+        space = text.rfind(" ", end, right)
+        right = space if space != -1 else right
+    body = clean(text[left:right]).strip(" ,;:")
+    return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
+
+
+def make_summary(sentence: str, expr_start: int, expr_end: int, limit: int = SUMMARY_LIMIT) -> str:
+    """The clause around the expression, cleaned for a timeline: no date words, no attribution.
+
+    `expr_start`/`expr_end` are offsets into `sentence`.
+    """
+    # The clause that holds the expression, widened when it is too short to read alone.
+    cuts = [(m.start(), m.end()) for m in _CLAUSE_BREAK.finditer(sentence)]
+    bounds = [0] + [e for _, e in cuts]
+    ends = [s for s, _ in cuts] + [len(sentence)]
+    clauses = list(zip(bounds, ends))
+    index = next((i for i, (s, e) in enumerate(clauses) if s <= expr_start < e), 0)
+    lo = hi = index
+    while len(sentence[clauses[lo][0] : clauses[hi][1]].split()) < 6 and (lo > 0 or hi < len(clauses) - 1):
+        if hi < len(clauses) - 1:
+            hi += 1
+        else:
+            lo -= 1
+    c_start, c_end = clauses[lo][0], clauses[hi][1]
+    clause = sentence[c_start:c_end]
+    e_start, e_end = expr_start - c_start, expr_end - c_start
+
+    # The date is shown beside the summary; "next week" would be wrong once the week is over.
+    if 0 <= e_start < e_end <= len(clause):
+        head = clause[:e_start]
+        tail = clause[e_end:]
+        if tail[:2] in ("'s", "’s"):
+            # "from last year's strikes" -> "from the strikes"
+            tail = tail[2:]
+            head = head + "the"
+        else:
+            prep = _PREPOSITION_BEFORE.search(head)
+            if prep:
+                head = head[: prep.start()]
+        clause = head.rstrip() + (" " if head.strip() and not tail[:1] in ",.;:!?" else "") + tail.lstrip()
+        e_start = e_end = len(head.rstrip())
+    text = clean(clause)
+    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
+    text = re.sub(r",\s*,", ",", text)
+    text = re.sub(r"^[\s,;:\"“”'‘’(]+", "", text)
+    for _ in range(2):
+        text = _ATTRIBUTION.sub("", text).strip()
+        text = _LEADING.sub("", text).strip()
+    text = text.strip(" ,;:-—–\"“”'‘’")
+    text = re.sub(r"[.!]+$", "", text).strip(" ,;:\"“”'‘’")
+    # Unbalanced quotes or brackets left by the cut read badly.
+    for open_, close in (("(", ")"), ("“", "”")):
+        if text.count(open_) != text.count(close):
+            text = text.replace(open_, "").replace(close, "")
+    if text.count('"') % 2:
+        text = text.replace('"', "")
+    if len(text) > limit:
+        text = _shorten(text, limit)
+    if text[:1].islower():
+        text = text[0].upper() + text[1:]
+    return text
+
+
+_ANAPHOR = re.compile(
+    r"\b(?:it|its|they|them|their|he|she|him|his|her|this|that|these|those|the\s+(?!(?:"
+    + "|".join(sorted(_DATE_WORDS))
+    + r")\b)[a-z][\w'’-]*)\b",
+    re.IGNORECASE,
+)
+
+
+def is_anaphoric(text: str, words: int = 8) -> bool:
+    """Whether the opening words refer back ("It was unveiled", "The company said"), so context applies."""
+    head = " ".join(text.split()[:words])
+    for m in _ANAPHOR.finditer(head):
+        word = m.group()
+        # "The Writers Guild" names something; "the company" points back to it.
+        if not word.lower().startswith("the") or word.split()[-1][:1].islower():
+            return True
+    return False
+
+
+def _shorten(text: str, limit: int) -> str:
+    """Cut a long summary where a clause ends, keeping its subject; "…" only as a last resort."""
+    floor = min(35, limit // 2)
+    # A clause end late enough to keep most of the story; else the latest word that fits.
+    for patterns in (_CUTS[:2], _CUTS):
+        cuts = [m.start() for p in patterns for m in p.finditer(text) if floor <= m.start() <= limit]
+        if cuts and (patterns is _CUTS or max(cuts) >= limit * 0.6):
+            return text[: max(cuts)].rstrip(" ,;:-—–")
+    space = text.rfind(" ", floor, limit)
+    return text[: space if space != -1 else limit - 1].rstrip(" ,;:-—–") + "…"
+
+
+def starts_with_pronoun(text: str) -> bool:
+    """Summaries that open with a pronoun need their context to be understood."""
+    return bool(_PRONOUN_START.match(text))
