@@ -203,7 +203,7 @@ def fake_extract(text: str, published: date | datetime | None) -> list[FakeTempo
 
 
 def keyed(articles: tuple[Article, ...], extractor: object) -> list[KeyedMention]:
-    out = []
+    out: list[KeyedMention] = []
     for a in articles:
         found = find_mentions(title=a.title, text=a.text, published=a.published, matcher=MATCHER, extractor=extractor)  # type: ignore[arg-type]
         out.extend(KeyedMention(m, a.key, a.published, a.published) for m in found)
@@ -296,3 +296,42 @@ def test_no_event_from_boilerplate_bylines_datelines_or_statements() -> None:
         ("deadline", "Tuesday"),  # Netflix shares: no topic, no reference back
     ]:
         assert (feed, expression) not in expressions
+
+
+# --- The same story through the real tagger.
+
+temporal = pytest.importorskip("tracker.temporal")
+
+
+def test_story_with_the_real_tagger() -> None:
+    events = merge(keyed(ARTICLES, temporal.extract))
+    check_story(events)
+    unveiling = next(e for e in events if e.mod == "MID")
+    assert date(2024, 2, 1) <= unveiling.start <= unveiling.end <= date(2024, 2, 29)
+
+
+def test_real_tagger_story_is_order_independent_and_idempotent() -> None:
+    mentions = keyed(ARTICLES, temporal.extract)
+    expected = merge(mentions)
+    assert keyed(ARTICLES, temporal.extract) == mentions
+    for seed in range(5):
+        shuffled = list(mentions)
+        random.Random(seed).shuffle(shuffled)
+        assert merge(shuffled) == expected
+
+
+def test_real_tagger_title_context() -> None:
+    published = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    [m] = find_mentions(title="OpenAI unveils Sora", text="It was unveiled in mid-February.", published=published,
+                        matcher=MATCHER, extractor=temporal.extract)
+    assert m.topics == frozenset({"sora"})
+    assert (m.value, m.mod) == ("2024-02", "MID")
+
+
+def test_real_tagger_edit_removes_a_mention() -> None:
+    first = keyed((REUTERS,), temporal.extract)
+    edited = Article(REUTERS.key, REUTERS.feed, REUTERS.title, REUTERS.published,
+                     REUTERS.text.replace("Sora, which OpenAI unveiled in mid-February, can generate", "Sora can generate"))
+    second = keyed((edited,), temporal.extract)
+    assert {m.key for m in second} < {m.key for m in first}
+    assert [m.mention.value for m in first if m.key not in {k.key for k in second}] == ["2024-02"]

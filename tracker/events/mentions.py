@@ -100,7 +100,7 @@ def _default_extractor() -> Extractor:
     # Imported late: the tagger is a sibling package and tests may inject their own.
     from tracker.temporal import extract
 
-    return extract  # type: ignore[return-value]
+    return extract
 
 
 def find_mentions(

@@ -77,10 +77,13 @@ QUOTE_LIMIT = 300
 SUMMARY_LIMIT = 120
 
 
+_PLAIN = str.maketrans("‘’“”–—\u00a0", "''\"\"-- ")
+
+
 def normalize(text: str) -> str:
     """Unicode-normalised text with straight quotes, plain dashes and single spaces."""
     text = unicodedata.normalize("NFKC", text)
-    text = text.translate(str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "}))
+    text = text.translate(_PLAIN)
     return re.sub(r"\s+", " ", text).strip()
 
 
