@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 import threading
 import time
 import tracemalloc
 import zlib
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 from feedserver import FeedServer, Reply, endless, gzip_bomb
 from tracker import __version__
 from tracker.errors import FeedGone, FetchError
-from tracker.fetch import Fetcher, FetchResult, Validators
+from tracker.fetch import Fetcher, FetchResult, Validators, _max_age, _retry_after
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Sample</title><link>https://example.com/</link>
@@ -26,11 +28,18 @@ RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 LAST_MODIFIED = "Sat, 23 Mar 2024 09:30:00 GMT"
 
 
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    # One client for the module: building a TLS context per test costs 0.1 s each.
+    with httpx.Client() as client:
+        yield client
+
+
 @pytest.fixture
-def fetcher() -> Fetcher:
+def fetcher(http: httpx.Client) -> Iterator[Fetcher]:
     # Short limits keep the slow-server tests fast.
-    with Fetcher(timeout=2.0, deadline=5.0) as f:
-        yield f  # type: ignore[misc]
+    with Fetcher(http, timeout=2.0, deadline=5.0) as f:
+        yield f
 
 
 def test_plain_get_returns_body_headers_and_validators(feed_server: FeedServer, fetcher: Fetcher) -> None:
@@ -146,9 +155,9 @@ def test_ten_redirects_are_followed_eleven_are_not(feed_server: FeedServer, fetc
         fetcher.fetch(feed_server.url("/r0"))
 
 
-def test_redirect_loop_stops_at_the_limit(feed_server: FeedServer) -> None:
+def test_redirect_loop_stops_at_the_limit(feed_server: FeedServer, http: httpx.Client) -> None:
     feed_server.redirect("/loop", "/loop", 302)
-    with Fetcher(max_redirects=3, timeout=2, deadline=5) as fetcher:
+    with Fetcher(http, max_redirects=3, timeout=2, deadline=5) as fetcher:
         with pytest.raises(FetchError, match=r"too many redirects \(more than 3\)"):
             fetcher.fetch(feed_server.url("/loop"))
     assert len(feed_server.requests_to("/loop")) == 4
@@ -221,9 +230,9 @@ def test_unparseable_retry_after_is_ignored(feed_server: FeedServer, fetcher: Fe
     assert caught.value.retry_after is None
 
 
-def test_slow_server_times_out(feed_server: FeedServer) -> None:
+def test_slow_server_times_out(feed_server: FeedServer, http: httpx.Client) -> None:
     url = feed_server.route("/slow.xml", Reply(body=RSS, delay=3.0))
-    with Fetcher(timeout=0.3, deadline=5) as fetcher:
+    with Fetcher(http, timeout=0.3, deadline=5) as fetcher:
         started = time.monotonic()
         with pytest.raises(FetchError) as caught:
             fetcher.fetch(url)
@@ -232,48 +241,48 @@ def test_slow_server_times_out(feed_server: FeedServer) -> None:
     assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
 
 
-def test_per_fetch_timeout_overrides_the_default(feed_server: FeedServer) -> None:
+def test_per_fetch_timeout_overrides_the_default(feed_server: FeedServer, http: httpx.Client) -> None:
     url = feed_server.route("/slow.xml", Reply(body=RSS, delay=0.5))
-    with Fetcher(timeout=0.2, deadline=5) as fetcher:
+    with Fetcher(http, timeout=0.2, deadline=5) as fetcher:
         assert fetcher.fetch(url, timeout=2.0).body == RSS
 
 
-def test_trickling_server_is_cut_off_at_the_deadline(feed_server: FeedServer) -> None:
+def test_trickling_server_is_cut_off_at_the_deadline(feed_server: FeedServer, http: httpx.Client) -> None:
     url = feed_server.route("/trickle.xml", Reply(stream=endless(b"<"), chunk_delay=0.02))
-    with Fetcher(timeout=0.5, deadline=1.0) as fetcher:
+    with Fetcher(http, timeout=0.5, deadline=1.0) as fetcher:
         started = time.monotonic()
         with pytest.raises(FetchError, match=r"gave up after 1s \(deadline\)"):
             fetcher.fetch(url)
     assert time.monotonic() - started < 1.6
 
 
-def test_deadline_counts_across_redirects(feed_server: FeedServer) -> None:
+def test_deadline_counts_across_redirects(feed_server: FeedServer, http: httpx.Client) -> None:
     feed_server.route("/slow.xml", Reply(body=RSS, delay=3.0))
     feed_server.redirect("/start", "/slow.xml", 302)
-    with Fetcher(timeout=2.0, deadline=0.5) as fetcher:
+    with Fetcher(http, timeout=2.0, deadline=0.5) as fetcher:
         started = time.monotonic()
         with pytest.raises(FetchError, match="deadline"):
             fetcher.fetch(feed_server.url("/start"))
     assert time.monotonic() - started < 1.2
 
 
-def test_oversized_body_with_content_length_is_refused(feed_server: FeedServer) -> None:
+def test_oversized_body_with_content_length_is_refused(feed_server: FeedServer, http: httpx.Client) -> None:
     url = feed_server.route("/big.xml", Reply(body=b"x" * (2 * 2**20)))
-    with Fetcher(max_bytes=2**20, timeout=2, deadline=5) as fetcher:
+    with Fetcher(http, max_bytes=2**20, timeout=2, deadline=5) as fetcher:
         with pytest.raises(FetchError, match=r"response larger than 1 MiB"):
             fetcher.fetch(url)
 
 
-def test_endless_body_without_length_is_cut_at_the_cap(feed_server: FeedServer) -> None:
+def test_endless_body_without_length_is_cut_at_the_cap(feed_server: FeedServer, http: httpx.Client) -> None:
     url = feed_server.route("/endless.xml", Reply(stream=endless(b"x" * 65536)))
-    with Fetcher(max_bytes=2**20, timeout=2, deadline=5) as fetcher:
+    with Fetcher(http, max_bytes=2**20, timeout=2, deadline=5) as fetcher:
         with pytest.raises(FetchError, match=r"response larger than 1 MiB"):
             fetcher.fetch(url)
 
 
-def test_body_exactly_at_the_cap_is_accepted(feed_server: FeedServer) -> None:
+def test_body_exactly_at_the_cap_is_accepted(feed_server: FeedServer, http: httpx.Client) -> None:
     url = feed_server.route("/exact.xml", Reply(body=b"x" * 2**20))
-    with Fetcher(max_bytes=2**20, timeout=2, deadline=5) as fetcher:
+    with Fetcher(http, max_bytes=2**20, timeout=2, deadline=5) as fetcher:
         assert len(fetcher.fetch(url).body or b"") == 2**20
 
 
@@ -284,16 +293,32 @@ def test_gzip_is_decoded(feed_server: FeedServer, fetcher: Fetcher) -> None:
     assert result.headers["content-encoding"] == "gzip"
 
 
-def test_deflate_is_decoded(feed_server: FeedServer, fetcher: Fetcher) -> None:
-    url = feed_server.route("/feed.xml", Reply(body=zlib.compress(RSS), headers={"Content-Encoding": "deflate"}))
+def test_corrupt_gzip_is_a_fetch_error(feed_server: FeedServer, fetcher: Fetcher) -> None:
+    url = feed_server.route("/bad.xml", Reply(body=b"not gzip at all", headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(FetchError, match="could not decode the gzip response from 127.0.0.1") as caught:
+        fetcher.fetch(url)
+    assert isinstance(caught.value.__cause__, zlib.error)
+
+
+@pytest.mark.parametrize("wrap", [zlib.compress, lambda data: zlib.compress(data)[2:-4]], ids=["zlib", "raw"])
+def test_deflate_with_and_without_zlib_header(
+    feed_server: FeedServer, fetcher: Fetcher, wrap: Callable[[bytes], bytes]
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(body=wrap(RSS * 50), headers={"Content-Encoding": "deflate"}))
+    assert fetcher.fetch(url).body == RSS * 50
+
+
+def test_concatenated_gzip_members(feed_server: FeedServer, fetcher: Fetcher) -> None:
+    body = gzip.compress(RSS[:50]) + gzip.compress(RSS[50:])
+    url = feed_server.route("/feed.xml", Reply(body=body, headers={"Content-Encoding": "gzip"}))
     assert fetcher.fetch(url).body == RSS
 
 
-def test_gzip_bomb_is_capped_after_decompression_without_blowing_memory(feed_server: FeedServer) -> None:
+def test_gzip_bomb_is_capped_after_decompression_without_blowing_memory(feed_server: FeedServer, http: httpx.Client) -> None:
     bomb = gzip_bomb(10 * 2**20)
     assert len(bomb) < 100 * 2**10
     url = feed_server.route("/bomb.xml", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
-    with Fetcher(max_bytes=2**20, timeout=2, deadline=5) as fetcher:
+    with Fetcher(http, max_bytes=2**20, timeout=2, deadline=5) as fetcher:
         tracemalloc.start()
         try:
             with pytest.raises(FetchError, match=r"response larger than 1 MiB"):
@@ -301,13 +326,27 @@ def test_gzip_bomb_is_capped_after_decompression_without_blowing_memory(feed_ser
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-    # One network chunk decodes to at most a few dozen MiB; the 10 MiB whole is never kept.
+    # Decoding goes in small slices: a little over the cap, never the 10 MiB whole.
+    assert peak < 8 * 2**20
+
+
+def test_huge_gzip_bomb_stays_within_memory(feed_server: FeedServer, http: httpx.Client) -> None:
+    # 100 MiB of zeros in ~100 KiB: one 64 KiB network chunk would inflate to ~64 MiB at once.
+    url = feed_server.route("/bomb.xml", Reply(body=gzip_bomb(100 * 2**20), headers={"Content-Encoding": "gzip"}))
+    with Fetcher(http, timeout=2, deadline=5) as fetcher:
+        tracemalloc.start()
+        try:
+            with pytest.raises(FetchError, match=r"response larger than 15 MiB"):
+                fetcher.fetch(url)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
     assert peak < 40 * 2**20
 
 
-def test_gzip_under_the_cap_is_measured_decompressed(feed_server: FeedServer) -> None:
+def test_gzip_under_the_cap_is_measured_decompressed(feed_server: FeedServer, http: httpx.Client) -> None:
     url = feed_server.route("/zeros.xml", Reply(body=gzip_bomb(10 * 2**20), headers={"Content-Encoding": "gzip"}))
-    with Fetcher(max_bytes=11 * 2**20, timeout=2, deadline=5) as fetcher:
+    with Fetcher(http, max_bytes=11 * 2**20, timeout=2, deadline=5) as fetcher:
         assert len(fetcher.fetch(url).body or b"") == 10 * 2**20
 
 
@@ -347,11 +386,11 @@ def test_relative_content_location_is_made_absolute(feed_server: FeedServer, fet
     assert fetcher.fetch(url).headers["content-location"] == feed_server.url("/b/feed.xml")
 
 
-def test_connection_refused_is_a_fetch_error() -> None:
+def test_connection_refused_is_a_fetch_error(http: httpx.Client) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with Fetcher(timeout=1, deadline=2) as fetcher:
+    with Fetcher(http, timeout=1, deadline=2) as fetcher:
         with pytest.raises(FetchError, match=f"could not connect to 127.0.0.1") as caught:
             fetcher.fetch(f"http://127.0.0.1:{port}/feed.xml")
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
@@ -373,7 +412,7 @@ def test_concurrent_fetches_share_one_client(feed_server: FeedServer) -> None:
         feed_server.feed(f"/f{i}.xml", RSS + str(i).encode(), delay=0.05)
     results: dict[int, FetchResult] = {}
     errors: list[BaseException] = []
-    with httpx.Client() as client:
+    with httpx.Client(headers={"User-Agent": "someone-else/1.0"}) as client:
         fetcher = Fetcher(client, timeout=2, deadline=5)
 
         def work(i: int) -> None:
@@ -392,6 +431,7 @@ def test_concurrent_fetches_share_one_client(feed_server: FeedServer) -> None:
         assert not client.is_closed
     assert not errors
     assert {i: r.body for i, r in results.items()} == {i: RSS + str(i).encode() for i in range(16)}
+    assert all(r.headers["user-agent"].startswith("tracker/") for r in feed_server.requests)
 
 
 def test_own_client_is_closed() -> None:
@@ -414,30 +454,30 @@ def test_file_url(tmp_path: Path, fetcher: Fetcher) -> None:
     assert result.permanent_redirect is None and result.max_age is None
 
 
-def test_plain_path_relative_to_base_dir(tmp_path: Path) -> None:
+def test_plain_path_relative_to_base_dir(tmp_path: Path, http: httpx.Client) -> None:
     (tmp_path / "samples").mkdir()
     (tmp_path / "samples" / "feed.xml").write_bytes(RSS)
-    with Fetcher(base_dir=tmp_path) as fetcher:
+    with Fetcher(http, base_dir=tmp_path) as fetcher:
         assert fetcher.fetch("samples/feed.xml").body == RSS
         assert fetcher.fetch(str(tmp_path / "samples" / "feed.xml")).body == RSS
 
 
-def test_missing_file_is_a_fetch_error(tmp_path: Path) -> None:
-    with Fetcher(base_dir=tmp_path) as fetcher:
+def test_missing_file_is_a_fetch_error(tmp_path: Path, http: httpx.Client) -> None:
+    with Fetcher(http, base_dir=tmp_path) as fetcher:
         with pytest.raises(FetchError, match="file not found") as caught:
             fetcher.fetch("nope.xml")
     assert isinstance(caught.value.__cause__, FileNotFoundError)
 
 
-def test_directory_is_a_fetch_error(tmp_path: Path) -> None:
-    with Fetcher(base_dir=tmp_path) as fetcher:
+def test_directory_is_a_fetch_error(tmp_path: Path, http: httpx.Client) -> None:
+    with Fetcher(http, base_dir=tmp_path) as fetcher:
         with pytest.raises(FetchError, match="is a directory"):
             fetcher.fetch(tmp_path.as_uri())
 
 
-def test_file_over_the_cap_is_refused(tmp_path: Path) -> None:
+def test_file_over_the_cap_is_refused(tmp_path: Path, http: httpx.Client) -> None:
     (tmp_path / "big.xml").write_bytes(b"x" * (2**20 + 1))
-    with Fetcher(base_dir=tmp_path, max_bytes=2**20) as fetcher:
+    with Fetcher(http, base_dir=tmp_path, max_bytes=2**20) as fetcher:
         with pytest.raises(FetchError, match=r"file larger than 1 MiB"):
             fetcher.fetch("big.xml")
 
@@ -445,3 +485,11 @@ def test_file_over_the_cap_is_refused(tmp_path: Path) -> None:
 def test_file_url_for_another_host_is_refused(fetcher: Fetcher) -> None:
     with pytest.raises(FetchError, match="another host"):
         fetcher.fetch("file://fileserver/share/feed.xml")
+
+
+def test_retry_after_date_without_server_date_uses_the_clock() -> None:
+    now = datetime(2024, 3, 25, 12, 0, tzinfo=timezone.utc)
+    headers = {"retry-after": "Mon, 25 Mar 2024 12:30:00 GMT"}
+    assert _retry_after(headers, lambda: now) == 1800
+    assert _retry_after({"retry-after": "Mon, 25 Mar 2024 11:00:00 GMT"}, lambda: now) == 0
+    assert _max_age({"expires": "Mon, 25 Mar 2024 13:00:00 GMT"}, lambda: now) == 3600

@@ -6,11 +6,13 @@ import email.utils
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -179,7 +181,8 @@ class Fetcher:
     def _fetch_http(
         self, url: str, validators: Validators, timeout: float, deadline: float, started: float
     ) -> FetchResult:
-        headers = {"User-Agent": self.user_agent, "Accept": _ACCEPT}
+        # Only encodings decoded here with bounded memory (see _decoded).
+        headers = {"User-Agent": self.user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
@@ -288,9 +291,9 @@ class Fetcher:
             raise FetchError(too_large)
         chunks: list[bytes] = []
         size = 0
-        # iter_bytes decodes gzip/deflate as it goes, so the cap applies to what the
-        # document really weighs, and a compression bomb stops after one chunk too many.
-        for chunk in response.iter_bytes():
+        # The cap applies to decoded bytes, counted as they are produced, so a
+        # compression bomb stops a slice past the limit instead of being inflated whole.
+        for chunk in _decoded(response, headers.get("content-encoding", ""), url):
             size += len(chunk)
             if size > limit:
                 raise FetchError(too_large)
@@ -320,6 +323,80 @@ class Fetcher:
             httpx.PoolTimeout: "waiting for a free connection to",
         }.get(type(exc), "talking to")
         return FetchError(f"timed out after {_format_seconds(timeout)} {doing} {host}")
+
+
+# zlib output per step: small enough that one network chunk of a gzip bomb (64 KiB can
+# inflate to 64 MiB) never materialises at once.
+_INFLATE_STEP = 256 * 1024
+
+
+def _decoded(response: httpx.Response, content_encoding: str, url: str) -> Iterator[bytes]:
+    """The response body, decoded from gzip/deflate in bounded slices."""
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    if not codings:
+        yield from response.iter_raw()
+        return
+    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+        # Not something we asked for; httpx decodes what it can (unbounded per chunk,
+        # but only a misbehaving server gets here).
+        yield from response.iter_bytes()
+        return
+    inflater = _Inflater(codings[0])
+    try:
+        for raw in response.iter_raw():
+            yield from inflater.feed(raw)
+        yield from inflater.feed(b"")
+    except zlib.error as exc:
+        host = urllib.parse.urlsplit(url).hostname or url
+        raise FetchError(f"could not decode the {codings[0]} response from {host}: {exc}") from exc
+
+
+class _Inflater:
+    """Incremental gzip/deflate decoding with bounded output per step."""
+
+    def __init__(self, coding: str) -> None:
+        self._gzip = coding != "deflate"
+        self._started = False
+        self._pending = b""
+        self._inflate = self._new(raw_deflate=False)
+
+    def _new(self, *, raw_deflate: bool) -> Any:
+        if self._gzip:
+            return zlib.decompressobj(zlib.MAX_WBITS | 16)
+        return zlib.decompressobj(-zlib.MAX_WBITS if raw_deflate else zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if not self._started and not self._gzip:
+            # "deflate" is zlib-wrapped by the spec and raw by common misuse: decide on
+            # the first bytes, as browsers do.
+            self._pending += data
+            if len(self._pending) < 2 and data:
+                return
+            data, self._pending = self._pending, b""
+            try:
+                zlib.decompressobj().decompress(data[:2])
+            except zlib.error:
+                self._inflate = self._new(raw_deflate=True)
+        self._started = True
+        while True:
+            out = self._inflate.decompress(data, _INFLATE_STEP)
+            data = self._inflate.unconsumed_tail
+            if out:
+                yield out
+            if self._inflate.eof:
+                rest = self._inflate.unused_data
+                # Concatenated gzip members are one body; anything after a deflate
+                # stream is junk and ignored, as httpx does.
+                if not (self._gzip and rest.strip(b"\0")):
+                    return
+                self._inflate = self._new(raw_deflate=False)
+                data = rest
+                continue
+            # A full slice may leave more output pending inside zlib even when the
+            # input is used up.
+            if not data and len(out) < _INFLATE_STEP:
+                return
 
 
 def _transport_error(exc: httpx.HTTPError, host: str) -> FetchError:
@@ -388,9 +465,9 @@ def _max_age(headers: Mapping[str, str], clock: Clock) -> float | None:
     # max-age is addressed to every cache, us included; s-maxage to shared caches only,
     # but it still says how often the publisher expects the document to change.
     for name in ("max-age", "s-maxage"):
-        value = directives.get(name)
-        if value is not None and value.isdigit():
-            return float(value)
+        seconds = directives.get(name)
+        if seconds is not None and seconds.isdigit():
+            return float(seconds)
     if "expires" not in headers:
         return None
     expires = _http_date(headers["expires"])

@@ -193,7 +193,9 @@ def _title(node: Any) -> tuple[str, str | None]:
     if not value:
         return "", None
     detail = node.get("title_detail") or {}
-    if detail.get("type") in _HTML_TYPES or looks_like_html(value):
+    # feedparser already types RSS titles that contain markup as HTML; an Atom
+    # type="text" title is literal, "<div>" and all.
+    if detail.get("type") in _HTML_TYPES:
         return " ".join(html_to_text(value).split()), value
     return " ".join(value.split()), None
 
@@ -236,9 +238,7 @@ def _plausible(parsed: object, raw: str | None, now: datetime) -> datetime | Non
     # feedparser reads some nonsense as a real date ("Sat, 23 Mar -1" becomes 1999):
     # trust a year only when the raw string spells it, in full or as two digits.
     year = parsed.tm_year
-    if not re.search(rf"(?<![\d-]){year}(?!\d)", raw) and not re.search(
-        rf"(?<![\d-]){year % 100:02d}(?!\d)", raw
-    ):
+    if str(year) not in raw and not re.search(rf"(?<![\d-]){year % 100:02d}(?!\d)", raw):
         return None
     if year < _EARLIEST_YEAR:
         return None
