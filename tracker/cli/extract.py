@@ -179,19 +179,24 @@ def run_batch(
     if not first:
         return sink
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
-        pending: deque[Future[list[tuple[bytes | None, str | None]]]] = deque()
-        pending.append(pool.submit(process_batch, first, default_published))
-        exhausted = False
-        while pending:
-            # Keep a bounded number of tasks ahead so workers never idle and memory stays flat;
-            # results are taken strictly in submission order, which is input order.
-            while not exhausted and len(pending) < workers * TASKS_PER_WORKER:
-                batch = list(islice(numbered, BATCH_LINES))
-                if not batch:
-                    exhausted = True
-                    break
-                pending.append(pool.submit(process_batch, batch, default_published))
-            sink.write(pending.popleft().result())
+        try:
+            pending: deque[Future[list[tuple[bytes | None, str | None]]]] = deque()
+            pending.append(pool.submit(process_batch, first, default_published))
+            exhausted = False
+            while pending:
+                # Keep a bounded number of tasks ahead so workers never idle and memory stays
+                # flat; results are taken strictly in submission order, which is input order.
+                while not exhausted and len(pending) < workers * TASKS_PER_WORKER:
+                    batch = list(islice(numbered, BATCH_LINES))
+                    if not batch:
+                        exhausted = True
+                        break
+                    pending.append(pool.submit(process_batch, batch, default_published))
+                sink.write(pending.popleft().result())
+        except BaseException:
+            # A closed pipe (| head) or Ctrl-C: drop queued work instead of finishing it.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return sink
 
 
