@@ -81,7 +81,7 @@ def test_first_digest_content_parts_headers_grouping(smtp: SmtpServer, tmp_path:
     assert "  Also under: Hollywood meetings" in sora
     assert "  - techwire: OpenAI shows Sora\n    https://techwire.example/sora" in sora
     assert "  - screenbeat: Sora stuns studios" in sora
-    assert "week of 25 March 2024: NEW" in meetings and "  Also under: OpenAI Sora" in meetings
+    assert "week of 25 March 2024: NEW\n  OpenAI meets Hollywood studios in Los Angeles\n  Sources: see OpenAI Sora above." in meetings
     assert "mid-February" not in meetings
     assert "* 2023: NEW" in text
     assert "2 sources:" in text

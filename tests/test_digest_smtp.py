@@ -267,3 +267,21 @@ def test_plain_server_without_starttls_is_refused_when_starttls_configured(smtp:
     code, _, err = run(config, "digest", "send")
     assert code == 1 and "does not offer STARTTLS" in one_line_error(err)
     assert smtp.messages == []
+
+
+def test_cli_trusts_a_private_ca_through_ssl_cert_file(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The production path (create_default_context) with the OpenSSL way to add a CA."""
+    server = SmtpServer(tls=ca).start()
+    try:
+        config = write_config(tmp_path, server.port, security="starttls")
+        tracker = open_tracker(config)
+        story(tracker)
+        tracker.close()
+        bundle = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(bundle))
+        monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+        code, out, err = run(config, "digest", "send")
+        assert code == 0, err
+        assert out.startswith("sent <") and len(server.messages) == 1
+    finally:
+        server.stop()

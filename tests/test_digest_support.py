@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -84,8 +85,9 @@ class Handler:
         assert isinstance(content, bytes)
         self.messages.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), content))
         if self.drop_after_data:
-            assert server.transport is not None
-            server.transport.abort()
+            transport = server.transport
+            assert isinstance(transport, asyncio.Transport)
+            transport.abort()
         return "250 Message accepted for delivery"
 
     def authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:

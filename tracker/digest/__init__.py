@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tracker.digest._outbox import (
@@ -72,6 +73,13 @@ def maybe_send(tracker: Tracker, sender: MailSender | None = None) -> SendResult
         return None
 
 
+def next_due(tracker: Tracker) -> datetime | None:
+    """When maybe_send may next send something (a daemon timer); None when nothing waits."""
+    if tracker.config.digest is None:
+        return None
+    return outbox(tracker, sender=_NoSend()).next_due()
+
+
 class _NoSend:
     """The sender of a preview, which never sends."""
 
@@ -104,6 +112,7 @@ __all__ = [
     "header_text",
     "make_sender",
     "maybe_send",
+    "next_due",
     "outbox",
     "preview",
     "render",

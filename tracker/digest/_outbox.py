@@ -71,7 +71,8 @@ def audience_key(digest: DigestConfig) -> str:
 
 def backoff(attempts: int) -> timedelta:
     """Wait before retry number `attempts` (1-based): doubling from a minute, capped at an hour."""
-    return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, min(attempts - 1, 20)))
+    factor: int = 2 ** max(0, min(attempts - 1, 20))
+    return min(BACKOFF_MAX, BACKOFF_BASE * factor)
 
 
 def message_id_for(sender: str) -> str:
@@ -267,6 +268,27 @@ class Outbox:
                 )
             return out
 
+    def next_due(self) -> datetime | None:
+        """When the automatic path may send next (now or later); None when nothing waits.
+
+        For a daemon that wants a timer: developments held back by min_interval go out
+        at this time even if no later poll changes anything.
+        """
+        now = self.clock()
+        with self.store.read() as s:
+            pending = self._pending(s)
+            if pending is not None:
+                due = now
+                if pending.sending_since is not None:
+                    due = max(due, to_aware_utc(pending.sending_since) + self.lease)
+                if pending.next_attempt is not None:
+                    due = max(due, to_aware_utc(pending.next_attempt))
+                return due
+            if not self.developments(s):
+                return None
+            last = self._last_finished(s)
+            return now if last is None else max(now, last + self.digest.min_interval)
+
     # -- sending ---------------------------------------------------------------------
 
     def send(self, *, automatic: bool = False) -> SendResult | None:
@@ -355,14 +377,19 @@ class Outbox:
                 attempts=digest.attempts,
             )
 
-    def _interval_passed(self, s: Session, now: datetime) -> bool:
-        """min_interval has passed since the last digest sent (or refused) to this audience."""
+    def _last_finished(self, s: Session) -> datetime | None:
+        """When the last digest to this audience was sent (or refused)."""
         last = s.scalar(
             select(func.max(func.coalesce(Digest.sent_at, Digest.last_attempt))).where(
                 Digest.audience == self.audience, Digest.status.in_((SENT, FAILED))
             )
         )
-        return last is None or to_aware_utc(last) + self.digest.min_interval <= now
+        return to_aware_utc(last) if last is not None else None
+
+    def _interval_passed(self, s: Session, now: datetime) -> bool:
+        """min_interval has passed since the last digest sent (or refused) to this audience."""
+        last = self._last_finished(s)
+        return last is None or last + self.digest.min_interval <= now
 
     def _fill(self, s: Session, digest: Digest, devs: Sequence[Development], now: datetime) -> None:
         """(Re)write the digest's items and rendered parts: folding in whatever is new."""

@@ -78,30 +78,41 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+@dataclass(frozen=True)
+class _Item:
+    """A development as listed under one topic."""
+
+    dev: Development
+    # Titles of the development's other topics.
+    others: tuple[str, ...]
+    # The topic under which its sources are listed, when that is another one.
+    details_in: str | None
+
+
 def _groups(
     developments: Sequence[Development], titles: Mapping[str, str], wanted: Sequence[str] | None
-) -> list[tuple[str, list[tuple[Development, list[str]]]]]:
-    """(topic title, [(development, titles of its other topics)]) in config topic order.
+) -> list[tuple[str, list[_Item]]]:
+    """(topic title, items) in config topic order, each topic's items by event date.
 
-    An event of several topics is listed under each (a reader scanning for their topic
-    must find it), with a note naming the others; the subject counts it once.
+    An event of several topics is listed under each, so a reader scanning for their
+    topic finds it; its sources appear once, under the first, and the subject counts it once.
     """
     order = [t for t in titles if wanted is None or t in wanted]
     rank = {t: i for i, t in enumerate(order)}
-    groups: dict[str, list[tuple[Development, list[str]]]] = {}
+    groups: dict[str, list[_Item]] = {}
     for dev in developments:
         mine = sorted((t for t in dev.topics if t in rank), key=rank.__getitem__)
         # Topics no longer configured still show, after the configured ones.
         mine += sorted(t for t in dev.topics if t not in rank and wanted is None)
-        for topic in mine or [OTHER_TOPIC]:
-            others = [titles.get(t, t) for t in mine if t != topic]
-            groups.setdefault(topic, []).append((dev, others))
+        mine = mine or [OTHER_TOPIC]
+        for i, topic in enumerate(mine):
+            others = tuple(titles.get(t, t) for t in mine if t != topic)
+            groups.setdefault(topic, []).append(_Item(dev, others, titles.get(mine[0], mine[0]) if i else None))
     keys = sorted(groups, key=lambda t: (rank.get(t, len(rank)), t == OTHER_TOPIC, t))
-    out = []
-    for key in keys:
-        items = sorted(groups[key], key=lambda p: (p[0].start, p[0].end, p[0].event_id))
-        out.append((titles.get(key, key), items))
-    return out
+    return [
+        (titles.get(key, key), sorted(groups[key], key=lambda it: (it.dev.start, it.dev.end, it.dev.event_id)))
+        for key in keys
+    ]
 
 
 def subject_line(developments: Sequence[Development], group_titles: Sequence[str]) -> str:
@@ -142,16 +153,20 @@ def _kind_line(dev: Development) -> str:
     return f"{dev.kind}{changes}"
 
 
-def _text(subject: str, groups: list[tuple[str, list[tuple[Development, list[str]]]]]) -> str:
+def _text(subject: str, groups: list[tuple[str, list[_Item]]]) -> str:
     lines = [subject, ""]
     for title, items in groups:
         heading = one_line(title)
         lines += [heading, "=" * max(3, len(heading)), ""]
-        for dev, others in items:
+        for item in items:
+            dev = item.dev
             lines.append(f"* {dev.when}: {_kind_line(dev)}")
             lines.append(f"  {one_line(dev.summary)}")
-            if others:
-                lines.append(f"  Also under: {', '.join(one_line(o) for o in others)}")
+            if item.details_in is not None:
+                lines += [f"  Sources: see {one_line(item.details_in)} above.", ""]
+                continue
+            if item.others:
+                lines.append(f"  Also under: {', '.join(one_line(o) for o in item.others)}")
             lines.append(f"  {_plural(dev.source_count, 'source')}:")
             for src in dev.sources:
                 lines.append(f"  - {one_line(src.outlet)}: {one_line(src.title) or '(untitled)'}")
@@ -193,7 +208,7 @@ def _source_html(src: Source) -> str:
     return f"<li>{_e(one_line(src.outlet))}: {body}</li>"
 
 
-def _html(subject: str, groups: list[tuple[str, list[tuple[Development, list[str]]]]]) -> str:
+def _html(subject: str, groups: list[tuple[str, list[_Item]]]) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -204,7 +219,8 @@ def _html(subject: str, groups: list[tuple[str, list[tuple[Development, list[str
     for title, items in groups:
         out.append(f'<h2 style="{_S_H2}">{_e(one_line(title))}</h2>')
         out.append(f'<ul style="{_S_LIST}">')
-        for dev, others in items:
+        for item in items:
+            dev = item.dev
             colour = _COLOUR.get(dev.kind, "#57606a")
             out.append(f'<li style="{_S_ITEM.format(colour=colour)}">')
             changes = (
@@ -217,8 +233,11 @@ def _html(subject: str, groups: list[tuple[str, list[tuple[Development, list[str
                 f"<strong>{_e(dev.when)}</strong>{changes}</div>"
             )
             out.append(f"<div>{_e(one_line(dev.summary))}</div>")
-            if others:
-                out.append(f'<div style="{_S_NOTE}">Also under: {_e(", ".join(one_line(o) for o in others))}</div>')
+            if item.details_in is not None:
+                out.append(f'<div style="{_S_NOTE}">Sources: see {_e(one_line(item.details_in))} above.</div></li>')
+                continue
+            if item.others:
+                out.append(f'<div style="{_S_NOTE}">Also under: {_e(", ".join(one_line(o) for o in item.others))}</div>')
             out.append(f'<div style="{_S_NOTE}">{_plural(dev.source_count, "source")}:</div>')
             out.append(f'<ul style="{_S_SOURCES}">')
             out.extend(_source_html(src) for src in dev.sources)
