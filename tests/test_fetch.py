@@ -256,6 +256,20 @@ def test_trickling_server_is_cut_off_at_the_deadline(feed_server: FeedServer, ht
     assert time.monotonic() - started < 1.6
 
 
+def test_deadline_interrupts_a_read_already_waiting(feed_server: FeedServer, http: httpx.Client) -> None:
+    # Each byte arrives just inside the read timeout, so no read ever times out; the
+    # read that is waiting when the deadline passes must be cut short.
+    # Bytes at 0 s and 0.9 s pass the per-chunk check; the next would come at 1.8 s.
+    url = feed_server.route("/stall.xml", Reply(stream=endless(b"<"), chunk_delay=0.9))
+    with Fetcher(http, timeout=1.0, deadline=1.0) as fetcher:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"gave up after 1s \(deadline\)"):
+            fetcher.fetch(url)
+    assert time.monotonic() - started < 1.4
+    # The shared client still works afterwards.
+    assert fetcher.fetch(feed_server.feed("/ok.xml", RSS)).body == RSS
+
+
 def test_deadline_counts_across_redirects(feed_server: FeedServer, http: httpx.Client) -> None:
     feed_server.route("/slow.xml", Reply(body=RSS, delay=3.0))
     feed_server.redirect("/start", "/slow.xml", 302)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import socket
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -291,19 +293,34 @@ class Fetcher:
             raise FetchError(too_large)
         chunks: list[bytes] = []
         size = 0
-        # The cap applies to decoded bytes, counted as they are produced, so a
-        # compression bomb stops a slice past the limit instead of being inflated whole.
-        for chunk in _decoded(response, headers.get("content-encoding", ""), url):
-            size += len(chunk)
-            if size > limit:
-                raise FetchError(too_large)
-            chunks.append(chunk)
-            # A server trickling bytes never trips the read timeout; the deadline stops it.
-            if time.monotonic() - started > deadline:
-                raise FetchError(
-                    f"gave up after {_format_seconds(deadline)} (deadline) reading {url}: "
-                    f"{_format_size(size)} received so far"
-                )
+
+        def past_deadline() -> FetchError:
+            return FetchError(
+                f"gave up after {_format_seconds(deadline)} (deadline) reading {url}: "
+                f"{_format_size(size)} received so far"
+            )
+
+        watchdog = _Watchdog(response, deadline - (time.monotonic() - started))
+        try:
+            # The cap applies to decoded bytes, counted as they are produced, so a
+            # compression bomb stops a slice past the limit instead of being inflated whole.
+            for chunk in _decoded(response, headers.get("content-encoding", ""), url):
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(too_large)
+                chunks.append(chunk)
+                # A server trickling bytes never trips the read timeout; the deadline does.
+                if time.monotonic() - started > deadline:
+                    raise past_deadline()
+        except httpx.HTTPError as exc:
+            if watchdog.fired:
+                raise past_deadline() from exc
+            raise
+        finally:
+            watchdog.cancel()
+        # A close-delimited body just looks complete when the watchdog cut it short.
+        if watchdog.fired:
+            raise past_deadline()
         return b"".join(chunks)
 
     def _timeout_error(
@@ -323,6 +340,47 @@ class Fetcher:
             httpx.PoolTimeout: "waiting for a free connection to",
         }.get(type(exc), "talking to")
         return FetchError(f"timed out after {_format_seconds(timeout)} {doing} {host}")
+
+
+class _Watchdog:
+    """Cuts the connection under a response when the deadline passes.
+
+    The per-chunk deadline check cannot interrupt a read that is already waiting, and
+    httpcore fixes a body's read timeout when the body starts, so a server sending a
+    byte just before each read timeout would otherwise overrun the deadline by up to one
+    timeout. Shutting the socket down wakes the blocked read at once.
+    """
+
+    def __init__(self, response: httpx.Response, seconds: float) -> None:
+        self.fired = False
+        self._lock = threading.Lock()
+        self._done = False
+        self._timer: threading.Timer | None = None
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        # Other transports (mocks, HTTP/2) give no socket: the per-chunk check remains.
+        if isinstance(sock, socket.socket):
+            self._timer = threading.Timer(max(0.0, seconds), self._fire, args=(sock,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            try:
+                # The base-class method: SSLSocket.shutdown would also drop its SSL
+                # object under the reading thread's feet.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 # zlib output per step: small enough that one network chunk of a gzip bomb (64 KiB can
