@@ -221,7 +221,7 @@ class Fetcher:
                     redirects.append((response.status_code, str(next_request.url)))
                     request = next_request
                     continue
-                return self._finish(response, url, validators, redirects, timeout, deadline, started)
+                return self._finish(response, validators, redirects, deadline, started)
             except httpx.TimeoutException as exc:
                 raise self._timeout_error(exc, host, timeout, deadline, started) from exc
             except httpx.HTTPError as exc:
@@ -232,10 +232,8 @@ class Fetcher:
     def _finish(
         self,
         response: httpx.Response,
-        url: str,
         old: Validators,
         redirects: list[tuple[int, str]],
-        timeout: float,
         deadline: float,
         started: float,
     ) -> FetchResult:

@@ -121,7 +121,8 @@ def parse_feed(
         entries.append(entry)
 
     if bozo_message:
-        warnings.insert(0, f"{bozo_message}, {len(raw_entries)} {_plural(len(raw_entries), 'entry', 'entries')} recovered")
+        recovered = len(raw_entries)
+        warnings.append(f"{bozo_message}, {recovered} {_plural(recovered, 'entry', 'entries')} recovered")
     if duplicates:
         warnings.append(f"{duplicates} duplicate {_plural(duplicates, 'entry', 'entries')} skipped")
 
