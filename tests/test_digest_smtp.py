@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -285,3 +287,34 @@ def test_cli_trusts_a_private_ca_through_ssl_cert_file(ca: trustme.CA, tmp_path:
         assert out.startswith("sent <") and len(server.messages) == 1
     finally:
         server.stop()
+
+
+def test_implicit_tls(ca: trustme.CA, tmp_path: Path) -> None:
+    server = SmtpServer(tls=ca, implicit_tls=True).start()
+    try:
+        config = write_config(tmp_path, server.port, security="ssl")
+        tracker = open_tracker(config)
+        story(tracker)
+        smtp_config = tracker.config.digest.smtp  # type: ignore[union-attr]
+        with pytest.raises(DigestNotSent, match="not trusted"):
+            send(tracker)
+        assert send(tracker, sender=make_sender(smtp_config, ssl_context=client_context(ca))) is not None
+        assert len(server.messages) == 1
+        tracker.close()
+    finally:
+        server.stop()
+
+
+def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)  # the kernel completes the handshake; nobody ever says 220
+        config = write_config(tmp_path, silent.getsockname()[1])
+        config.write_text(config.read_text().replace("timeout: 3s", "timeout: 0.5s"))
+        tracker = open_tracker(config)
+        story(tracker)
+        tracker.close()
+        started = time.monotonic()
+        code, _, err = run(config, "digest", "send")
+        assert code == 1 and time.monotonic() - started < 5
+        assert "no answer within 0.5s (during connecting)" in one_line_error(err)

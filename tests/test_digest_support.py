@@ -106,14 +106,17 @@ def free_port() -> int:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1: plain, or STARTTLS-required with a certificate from a test CA."""
 
-    def __init__(self, *, tls: trustme.CA | None = None, port: int | None = None) -> None:
+    def __init__(self, *, tls: trustme.CA | None = None, port: int | None = None, implicit_tls: bool = False) -> None:
         self.handler = Handler()
         self.port = port or free_port()
         kwargs: dict[str, Any] = {"authenticator": self.handler.authenticate}
         if tls is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             tls.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-            kwargs.update(tls_context=context, require_starttls=True)
+            if implicit_tls:
+                kwargs.update(ssl_context=context, auth_require_tls=False)
+            else:
+                kwargs.update(tls_context=context, require_starttls=True)
         else:
             kwargs.update(auth_require_tls=False)
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)

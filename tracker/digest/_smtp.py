@@ -167,7 +167,8 @@ class SmtpSender:
             pass  # The message was accepted; a rude goodbye changes nothing.
 
     def _describe(self, exc: BaseException) -> str:
-        if isinstance(exc, (socket.timeout, TimeoutError)):
+        # smtplib reports a read timeout as SMTPServerDisconnected, the timeout as its context.
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
             return f"no answer within {self.config.timeout.total_seconds():g}s"
         if isinstance(exc, ConnectionRefusedError):
             return "connection refused (is the server running and the port right?)"
