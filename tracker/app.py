@@ -74,6 +74,15 @@ class Tracker:
             updates.append((entry, mentions))
         return apply_mentions(session, updates, now).changed if updates else 0
 
+    def after_poll(self, results: list[PollResult]) -> None:
+        """The daemon calls this after polls that changed events: the digest step (a no-op for now)."""
+
+    def reconfigure(self, config: Config) -> None:
+        """Switch to a reloaded config (daemon SIGHUP): rows for new feeds, derived state rebuilt."""
+        self.store.sync_feeds(config.feeds, self.clock())
+        self.matcher = TopicMatcher(config.topics)
+        self.config = config
+
     def mentions_of(self, feed: FeedConfig, title: str, text: str, published: datetime) -> list[EventMention]:
         """The event mentions of one article (pure: no database)."""
         return find_mentions(

@@ -2,6 +2,7 @@
 
 # One line per command module; keep sorted.
 from tracker.cli import core  # noqa: F401
+from tracker.cli import daemon  # noqa: F401
 from tracker.cli import digest  # noqa: F401
 from tracker.cli import extract  # noqa: F401
 from tracker.cli import timeline  # noqa: F401

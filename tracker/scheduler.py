@@ -1,0 +1,536 @@
+"""APScheduler wiring: poll each feed when due, reload config, stop cleanly."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+import queue
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from tracker.clock import isoformat_z, to_aware_utc, to_naive_utc
+from tracker.config import Config, FeedConfig, load_config
+from tracker.errors import ConfigError, TrackerError
+from tracker.policy import MAX_DELAY, MAX_START_SPREAD, START_SPACING, next_poll, resume_due
+from tracker.store import Feed
+
+if TYPE_CHECKING:
+    from tracker.app import Tracker
+    from tracker.poll import PollResult
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "feed:"
+# Polls are I/O bound; beyond this they mostly queue on the SQLite write lock.
+MAX_WORKERS = 16
+# A run up to this late still happens; later ones (after a suspend, a starved pool) are
+# re-spread by the EVENT_JOB_MISSED listener instead of all firing in the same second.
+MISFIRE_GRACE_S = 60
+# Every run reschedules its own job to the feed's next due time. The trigger is only a
+# safety net for a run that could not do so: the feed is still polled within a day.
+SAFETY_NET = MAX_DELAY
+# How long a stop waits for polls in flight beyond the longest feed timeout, and at most.
+STOP_MARGIN_S = 3.0
+MAX_STOP_WAIT_S = 25.0
+DEFAULT_CHECK_CONFIG_EVERY = 60.0
+
+
+class DaemonError(TrackerError):
+    """The daemon cannot start (another one holds the database)."""
+
+
+PollFn = Callable[["Tracker", FeedConfig], "PollResult"]
+AfterPollFn = Callable[[list["PollResult"]], None]
+
+
+# -- the single-daemon lock -----------------------------------------------------------
+
+
+def lock_path(database_url: str) -> Path | None:
+    """The lock file beside a SQLite database file; None for other databases and :memory:."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    db = Path(url.database)
+    return db.with_name(db.name + ".lock")
+
+
+class DaemonLock:
+    """An exclusive flock held for the daemon's life; the kernel drops it if we die.
+
+    The database itself is not locked: the CLI keeps reading (and `tracker poll` writing)
+    beside a running daemon; only a second scheduler is refused.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = _read_pid(fd)
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise DaemonError(f"cannot lock {self.path}: {exc.strerror}") from exc
+            who = f" (pid {holder})" if holder else ""
+            raise DaemonError(
+                f"another tracker daemon{who} is already running on this database; "
+                f"stop it first (it holds {self.path})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            # The file stays: unlinking it would let a third daemon lock a fresh inode.
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _read_pid(fd: int) -> str | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return text if text.isdigit() else None
+
+
+# -- watching feeds.yaml ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileSignature:
+    """What says a file changed: mtime and size are cheap, the hash catches same-size edits."""
+
+    mtime_ns: int
+    size: int
+    sha256: str
+
+
+def file_signature(path: Path) -> FileSignature | None:
+    """The file's signature, or None while it is missing or unreadable (mid-replace)."""
+    try:
+        st = path.stat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    return FileSignature(st.st_mtime_ns, st.st_size, digest)
+
+
+# -- the daemon -------------------------------------------------------------------------
+
+
+class Daemon:
+    """Polls each configured feed when the database says it is due, until stopped.
+
+    One APScheduler job per feed (id `feed:NAME`, max_instances=1, coalesced). Each run
+    polls, logs one line, calls the digest hook if events changed, and moves its own job
+    to the next due time the poll wrote (policy.next_poll: interval, jitter, server
+    hints, backoff, Retry-After). Due times therefore live in the database and a restart
+    resumes them (policy.resume_due).
+    """
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        *,
+        config_path: Path | None = None,
+        check_config_every: float = DEFAULT_CHECK_CONFIG_EVERY,
+        poll: PollFn | None = None,
+        after_poll: AfterPollFn | None = None,
+        stop_wait: float | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        from tracker.poll import poll_feed
+
+        self.tracker = tracker
+        self.config_path = config_path or tracker.config.path
+        self.check_config_every = check_config_every
+        self._poll = poll or poll_feed
+        self._after_poll = after_poll or tracker.after_poll
+        self._stop_wait = stop_wait
+        self._rng = rng or random.Random()
+        self._feeds: dict[str, FeedConfig] = {f.name: f for f in tracker.config.feeds}
+        self._signature = file_signature(self.config_path)
+        # Errors that poll_feed could not record (database down, a bug): backed off here.
+        self._unrecorded: dict[str, int] = {}
+        self._requests: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._inflight = 0
+        self._digest_lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            timezone=timezone.utc,
+            executors={"default": ThreadPoolExecutor(MAX_WORKERS, pool_kwargs={"thread_name_prefix": "poll"})},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
+        )
+        self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the scheduler and give every live feed a job at its due time."""
+        self.scheduler.start()
+        for cfg in self._feeds.values():
+            self._schedule_feed(cfg)
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT (or request_stop); SIGHUP reloads. Returns the exit code."""
+        previous = self._install_signals()
+        try:
+            self.start()
+            log.info(
+                "daemon started: %d feeds, config %s, checked every %gs (pid %d)",
+                len(self._feeds), self.config_path, self.check_config_every, os.getpid(),
+            )
+            self._main_loop()
+        finally:
+            finished = self.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if not finished:
+            # Worker threads would keep the interpreter alive until their fetch gives up;
+            # the unfinished transactions roll back when the process ends, as promised.
+            logging.shutdown()
+            os._exit(0)
+        return 0
+
+    def request_stop(self) -> None:
+        self._requests.put("stop")
+
+    def request_reload(self) -> None:
+        self._requests.put("reload")
+
+    def _install_signals(self) -> dict[int, signal.Handlers | Callable[[int, FrameType | None], object] | int | None]:
+        # SimpleQueue.put is reentrant, so it is safe inside a signal handler; the main
+        # loop does the work outside the handler.
+        def on_stop(signum: int, _frame: FrameType | None) -> None:
+            self._requests.put(f"stop:{signal.Signals(signum).name}")
+
+        def on_hup(_signum: int, _frame: FrameType | None) -> None:
+            self._requests.put("reload")
+
+        previous = {}
+        for signum, handler in ((signal.SIGTERM, on_stop), (signal.SIGINT, on_stop), (signal.SIGHUP, on_hup)):
+            previous[signum] = signal.signal(signum, handler)
+        return previous
+
+    def _main_loop(self) -> None:
+        next_check = time.monotonic() + self.check_config_every
+        while True:
+            try:
+                request = self._requests.get(timeout=max(0.0, next_check - time.monotonic()))
+            except queue.Empty:
+                request = None
+            if request is not None and request.startswith("stop"):
+                why = request.partition(":")[2] or "request"
+                log.info("stopping (%s)", why)
+                return
+            if request == "reload":
+                self.reload("SIGHUP")
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + self.check_config_every
+                self.check_config_file()
+
+    def stop(self) -> bool:
+        """Stop scheduling, let polls in flight finish (bounded). True if all finished.
+
+        Runs queued but not started are dropped (they would only delay the exit); each
+        poll is one transaction, so one cut short by the exit leaves nothing half-written.
+        """
+        with self._cond:
+            if self._stopping:
+                return self._inflight == 0
+            self._stopping = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        wait = self._stop_wait
+        if wait is None:
+            longest = max((f.timeout.total_seconds() for f in self._feeds.values()), default=0.0)
+            wait = min(longest + STOP_MARGIN_S, MAX_STOP_WAIT_S)
+        deadline = time.monotonic() + wait
+        with self._cond:
+            if self._inflight:
+                log.info("waiting up to %.0fs for %d poll(s) in flight", wait, self._inflight)
+            while self._inflight and time.monotonic() < deadline:
+                self._cond.wait(timeout=deadline - time.monotonic())
+            left = self._inflight
+        if left:
+            log.warning("exiting with %d poll(s) unfinished after %.0fs; their writes roll back", left, wait)
+            return False
+        log.info("stopped")
+        return True
+
+    # -- scheduling -----------------------------------------------------------------
+
+    def _schedule_feed(self, cfg: FeedConfig) -> None:
+        """Create or move the feed's job to when the database says it is due (none if gone)."""
+        job_id = JOB_PREFIX + cfg.name
+        now = self.tracker.clock()
+        with self.tracker.store.write() as s:
+            row = s.scalars(select(Feed).where(Feed.name == cfg.name)).one()
+            if row.gone:
+                due = None
+            else:
+                due = resume_due(
+                    now=now,
+                    interval=cfg.interval,
+                    next_due=to_aware_utc(row.next_due) if row.next_due else None,
+                    last_poll=to_aware_utc(row.last_poll) if row.last_poll else None,
+                    backoff_reason=row.backoff_reason,
+                    max_spread=self._start_spread(),
+                    rng=self._rng,
+                )
+                # `tracker feeds` shows what the daemon will do, not a stale guess.
+                if row.next_due != to_naive_utc(due):
+                    row.next_due = to_naive_utc(due)
+        if due is None:
+            self._remove_job(job_id)
+            log.info("%s: gone (410); not scheduled until its URL changes", cfg.name)
+            return
+        log.debug("%s: next poll %s", cfg.name, isoformat_z(due))
+        self.scheduler.add_job(
+            self._run_feed,
+            trigger=IntervalTrigger(seconds=(SAFETY_NET + cfg.interval).total_seconds(), timezone=timezone.utc),
+            args=[cfg.name],
+            id=job_id,
+            name=cfg.name,
+            next_run_time=due,
+            replace_existing=True,
+        )
+
+    def _start_spread(self) -> timedelta:
+        # About two feeds a second: quick for a few feeds, gentle for hundreds.
+        return min(START_SPACING * len(self._feeds), MAX_START_SPREAD)
+
+    def _move_job(self, name: str, due: datetime) -> None:
+        # At least a moment ahead: the instance that calls this is still counted as running.
+        due = max(due, datetime.now(timezone.utc) + timedelta(seconds=0.5))
+        with self._cond:
+            if self._stopping:
+                return
+        try:
+            self.scheduler.modify_job(JOB_PREFIX + name, next_run_time=due)
+        except JobLookupError:
+            pass  # removed by a reload meanwhile
+
+    def _remove_job(self, job_id: str) -> None:
+        try:
+            self.scheduler.remove_job(job_id)
+        except JobLookupError:
+            pass
+
+    @contextmanager
+    def _in_flight(self) -> Iterator[bool]:
+        """Counts a running poll; yields False when stopping, so nothing new starts."""
+        with self._cond:
+            go = not self._stopping
+            if go:
+                self._inflight += 1
+        if not go:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._cond:
+                self._inflight -= 1
+                self._cond.notify_all()
+
+    def _run_feed(self, name: str) -> None:
+        """One scheduled run: poll, log, digest hook, reschedule. Never raises."""
+        cfg = self._feeds.get(name)
+        if cfg is None:
+            return  # removed by a reload after this run was queued
+        with self._in_flight() as go:
+            if not go:
+                return
+            try:
+                result = self._poll(self.tracker, cfg)
+            except Exception as exc:
+                # poll_feed records its own failures; reaching here is a bug, shown in full.
+                log.exception("%s: poll crashed", name)
+                from tracker.poll import PollResult
+
+                result = PollResult(name, "error", error=f"internal error: {exc.__class__.__name__}: {exc}")
+            due = self._log_and_plan(cfg, result)
+            if result.events_changed > 0:
+                self.call_after_poll([result])
+        current = self._feeds.get(name)
+        if current is None:
+            return
+        if current != cfg:
+            # The config changed while we polled: the reload's plan (from the database) wins.
+            self._schedule_feed(current)
+        elif due is None:
+            self._remove_job(JOB_PREFIX + name)
+        else:
+            self._move_job(name, due)
+
+    def _log_and_plan(self, cfg: FeedConfig, result: PollResult) -> datetime | None:
+        """Log the poll's one line and decide the next run (None: never again, 410 Gone)."""
+        if result.status == "gone":
+            log.warning("%s; not polled again until its URL changes", result.line())
+            return None
+        due = result.next_due
+        if due is None:
+            # Nothing reached the database (it was busy or broken): back off in memory.
+            count = self._unrecorded[cfg.name] = self._unrecorded.get(cfg.name, 0) + 1
+            due = next_poll(now=self.tracker.clock(), interval=cfg.interval, consecutive_errors=count, rng=self._rng).next_due
+        else:
+            self._unrecorded.pop(cfg.name, None)
+        line = f"{result.line()}; next {isoformat_z(due)}"
+        if result.failed:
+            log.warning("%s", line)
+        else:
+            log.info("%s", line)
+        return due
+
+    def call_after_poll(self, results: list[PollResult]) -> None:
+        """The digest step, one at a time (two polls may finish together); never raises."""
+        try:
+            with self._digest_lock:
+                self._after_poll(results)
+        except TrackerError as exc:
+            log.error("digest step failed: %s", exc)
+        except Exception:
+            log.exception("digest step crashed")
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        """Keep a feed whose run was skipped or crashed on schedule (not on the 24 h net)."""
+        if not event.job_id.startswith(JOB_PREFIX):
+            return
+        name = event.job_id[len(JOB_PREFIX):]
+        cfg = self._feeds.get(name)
+        if cfg is None:
+            return
+        if event.code == EVENT_JOB_MISSED:
+            log.info("%s: run missed (the daemon was suspended or busy); rescheduling", name)
+            soon = resume_due(
+                now=datetime.now(timezone.utc), interval=cfg.interval, next_due=None, last_poll=None,
+                backoff_reason=None, max_spread=self._start_spread(), rng=self._rng,
+            )
+            self._move_job(name, soon)
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            # Only when a reload replaced the job while its last run was finishing.
+            self._move_job(name, datetime.now(timezone.utc) + timedelta(seconds=2))
+        elif event.code == EVENT_JOB_ERROR:
+            self._move_job(name, datetime.now(timezone.utc) + cfg.interval)
+
+    # -- config reload --------------------------------------------------------------
+
+    def check_config_file(self) -> bool:
+        """Reload when feeds.yaml changed since it was last read; True if it was reloaded."""
+        signature = file_signature(self.config_path)
+        if signature is None or signature == self._signature:
+            return False
+        previous = self._signature
+        self._signature = signature
+        if previous is not None and previous.sha256 == signature.sha256:
+            return False  # touched, not changed
+        return self.reload("file changed")
+
+    def reload(self, why: str) -> bool:
+        """Load feeds.yaml again and apply it; on any error keep the running config."""
+        with self._reload_lock:
+            try:
+                new = load_config(self.config_path)
+                self._apply(new)
+            except ConfigError as exc:
+                log.error("config not reloaded (%s), keeping the previous one: %s", why, exc)
+                return False
+            except TrackerError as exc:
+                log.error("config not reloaded (%s), keeping the previous one: %s", why, exc)
+                return False
+            return True
+
+    def _apply(self, new: Config) -> None:
+        old = self.tracker.config
+        if new.database_url != old.database_url:
+            raise ConfigError(
+                f"{new.path.name}: database: changing the database needs a restart of the daemon"
+            )
+        self.tracker.reconfigure(new)
+        old_feeds = self._feeds
+        new_feeds = {f.name: f for f in new.feeds}
+        added = [n for n in new_feeds if n not in old_feeds]
+        removed = [n for n in old_feeds if n not in new_feeds]
+        changed = [n for n in new_feeds if n in old_feeds and new_feeds[n] != old_feeds[n]]
+        self._feeds = new_feeds
+        for name in removed:
+            self._remove_job(JOB_PREFIX + name)
+            self._unrecorded.pop(name, None)
+        for name in added + changed:
+            # Timeouts and topics are read at each run; interval and URL change the plan.
+            self._schedule_feed(new_feeds[name])
+        log.info(
+            "config reloaded: %d feeds (added: %s; removed: %s; changed: %s)",
+            len(new_feeds), _names(added), _names(removed), _names(changed),
+        )
+
+    # -- introspection (tests, `tracker feeds` needs none of it) ----------------------
+
+    def scheduled(self) -> dict[str, datetime | None]:
+        """Feed name -> next run time of its job."""
+        return {
+            job.id[len(JOB_PREFIX):]: job.next_run_time
+            for job in self.scheduler.get_jobs()
+            if job.id.startswith(JOB_PREFIX)
+        }
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(names) or "none"
+
+
+def run_daemon(config: Config, *, check_config_every: float = DEFAULT_CHECK_CONFIG_EVERY) -> int:
+    """`tracker daemon`: lock the database, build the Tracker, run until stopped."""
+    from tracker.app import make_tracker
+
+    path = lock_path(config.database_url)
+    lock = DaemonLock(path) if path else None
+    if lock is not None:
+        lock.acquire()
+    else:
+        log.warning("no lock for %s: make sure only one daemon uses this database", config.database_url)
+    try:
+        tracker = make_tracker(config)
+        try:
+            return Daemon(tracker, check_config_every=check_config_every).run()
+        finally:
+            tracker.close()
+    finally:
+        if lock is not None:
+            lock.release()
