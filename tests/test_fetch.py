@@ -463,9 +463,16 @@ def test_file_url(tmp_path: Path, fetcher: Fetcher) -> None:
     result = fetcher.fetch(path.as_uri())
     assert result.status == 200
     assert result.body == RSS
-    assert result.validators == Validators()
+    assert result.validators.etag is not None and result.validators.etag.startswith('"file-')
     assert result.headers["content-location"] == path.as_uri()
+    assert result.headers["content-type"] == "application/xml"
     assert result.permanent_redirect is None and result.max_age is None
+    # Unchanged file: "not modified", no body to parse, as a 304 would be.
+    again = fetcher.fetch(path.as_uri(), result.validators)
+    assert again.not_modified and again.body is None
+    path.write_bytes(RSS + b"\n")
+    changed = fetcher.fetch(path.as_uri(), result.validators)
+    assert changed.status == 200 and changed.body == RSS + b"\n" and changed.validators != result.validators
 
 
 def test_plain_path_relative_to_base_dir(tmp_path: Path, http: httpx.Client) -> None:

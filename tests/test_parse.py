@@ -300,9 +300,14 @@ def test_garbage_is_a_parse_error() -> None:
         parse(b"\x00\x01binary junk \xff\xfe")
 
 
-def test_valid_feed_without_entries_is_a_parse_error() -> None:
-    with pytest.raises(ParseError, match="no entries"):
-        parse(rss(""))
+def test_valid_feed_without_entries_is_healthy_and_empty() -> None:
+    feed = parse(rss(""))
+    assert feed.entries == [] and feed.warning is None and feed.version.startswith("rss")
+
+
+def test_broken_feed_without_entries_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="no entries recovered"):
+        parse(rss("").replace(b"</channel>", b"</chanel>"))
 
 
 # --- encodings ---------------------------------------------------------------------

@@ -118,6 +118,12 @@ def test_bad_arguments(demo: Path) -> None:
 def test_repoll_changes_nothing(demo: Path) -> None:
     before = run_json(demo)
     result = CliRunner().invoke(cli, ["--config", str(demo), "poll"])
+    assert result.exit_code == 0 and result.stdout.count("not modified") == 4
+    assert run_json(demo) == before
+    # A touched but identical file is read and parsed again: still nothing changes.
+    for path in demo.parent.glob("*.xml"):
+        path.write_bytes(path.read_bytes() + b"\n")
+    result = CliRunner().invoke(cli, ["--config", str(demo), "poll"])
     assert result.exit_code == 0 and "0 new, 0 updated" in result.stdout
     assert run_json(demo) == before
 

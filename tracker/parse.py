@@ -106,7 +106,9 @@ def parse_feed(
     version = str(result.get("version") or "")
     bozo_message = _describe_bozo(result.get("bozo_exception")) if result.get("bozo") else None
 
-    if not raw_entries:
+    # A well-formed feed that is empty right now (a new blog, a cleared feed) is healthy;
+    # only a document that is no feed, or broken beyond recovery, is an error.
+    if not raw_entries and (not version or bozo_message):
         raise ParseError(_why_no_entries(body, response_headers, version, bozo_message))
 
     entries: list[ParsedEntry] = []
