@@ -55,8 +55,11 @@ def next_poll(
     if server_interval is not None and timedelta(seconds=server_interval) > base:
         base = min(timedelta(seconds=server_interval), MAX_DELAY)
         reason = f"server asks for at most one poll per {_human(base)}"
-    # Jitter must not push a server-raised interval past the 24 h cap.
-    delay = min(base + jitter(base, rng), max(base, MAX_DELAY))
+    offset = jitter(base, rng)
+    if reason is not None:
+        offset = abs(offset)  # the server's lower bound is never undercut
+    # Nor does jitter push a server-raised interval past the 24 h cap.
+    delay = min(base + offset, max(base, MAX_DELAY))
     if consecutive_errors > 0:
         # Back off from the effective interval, so a server's lower bound holds in failure too.
         backoff = min(base * (2 ** min(consecutive_errors - 1, 20)), max(base, MAX_DELAY))
