@@ -353,7 +353,7 @@ def test_after_poll_hook_runs_only_when_events_changed(tracker_config: Path, eve
 
 def test_default_hook_is_the_trackers_no_op_and_a_crashing_hook_is_contained(tracker_config: Path) -> None:
     tracker = make_tracker(load_config(tracker_config))
-    assert tracker.after_poll([PollResult("local", "ok", events_changed=1)]) is None
+    tracker.after_poll([PollResult("local", "ok", events_changed=1)])  # without a digest config: nothing to do
 
     def broken(_results: list[PollResult]) -> None:
         raise RuntimeError("bug in the digest step")
@@ -377,3 +377,32 @@ def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
     first.release()
     second.acquire()
     second.release()
+
+
+def test_a_feed_polled_meanwhile_is_not_polled_again_until_due(tracker_config: Path) -> None:
+    """`tracker poll` beside the daemon moved the due time: the database wins over the job."""
+    from sqlalchemy import update
+
+    from tracker.store import Feed
+
+    tracker = make_tracker(load_config(tracker_config))
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    with tracker.store.write() as s:
+        s.execute(update(Feed).where(Feed.name == "local").values(next_due=later.replace(tzinfo=None)))
+    polled: list[str] = []
+
+    def fake_poll(_tracker: object, cfg: FeedConfig) -> PollResult:
+        polled.append(cfg.name)
+        return PollResult(cfg.name, "ok", next_due=later)
+
+    daemon = Daemon(tracker, poll=fake_poll)
+    try:
+        daemon._run_feed("local")
+        assert polled == []
+        with tracker.store.write() as s:
+            s.execute(update(Feed).where(Feed.name == "local").values(next_due=None))
+        daemon._run_feed("local")
+        assert polled == ["local"]
+    finally:
+        daemon.stop()
+        tracker.close()

@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from apscheduler.events import (
+# APScheduler 3.x ships no type information.
+from apscheduler.events import (  # type: ignore[import-untyped]
     EVENT_JOB_ERROR,
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
     JobEvent,
 )
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -58,6 +59,9 @@ SAFETY_NET = MAX_DELAY
 STOP_MARGIN_S = 3.0
 MAX_STOP_WAIT_S = 25.0
 DEFAULT_CHECK_CONFIG_EVERY = 60.0
+# A job fires at the due time it was given; a database due time later than this says
+# someone else polled the feed meanwhile.
+DUE_SLACK = timedelta(seconds=1)
 
 
 class DaemonError(TrackerError):
@@ -66,6 +70,7 @@ class DaemonError(TrackerError):
 
 PollFn = Callable[["Tracker", FeedConfig], "PollResult"]
 AfterPollFn = Callable[[list["PollResult"]], None]
+SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 # -- the single-daemon lock -----------------------------------------------------------
@@ -233,7 +238,7 @@ class Daemon:
     def request_reload(self) -> None:
         self._requests.put("reload")
 
-    def _install_signals(self) -> dict[int, signal.Handlers | Callable[[int, FrameType | None], object] | int | None]:
+    def _install_signals(self) -> dict[signal.Signals, SignalHandler]:
         # SimpleQueue.put is reentrant, so it is safe inside a signal handler; the main
         # loop does the work outside the handler.
         def on_stop(signum: int, _frame: FrameType | None) -> None:
@@ -242,7 +247,7 @@ class Daemon:
         def on_hup(_signum: int, _frame: FrameType | None) -> None:
             self._requests.put("reload")
 
-        previous = {}
+        previous: dict[signal.Signals, SignalHandler] = {}
         for signum, handler in ((signal.SIGTERM, on_stop), (signal.SIGINT, on_stop), (signal.SIGHUP, on_hup)):
             previous[signum] = signal.signal(signum, handler)
         return previous
@@ -375,7 +380,7 @@ class Daemon:
         if cfg is None:
             return  # removed by a reload after this run was queued
         with self._in_flight() as go:
-            if not go:
+            if not go or self._postponed(name):
                 return
             try:
                 result = self._poll(self.tracker, cfg)
@@ -393,11 +398,31 @@ class Daemon:
             return
         if current != cfg:
             # The config changed while we polled: the reload's plan (from the database) wins.
-            self._schedule_feed(current)
+            try:
+                self._schedule_feed(current)
+            except TrackerError as exc:
+                log.error("%s: could not reschedule: %s", name, exc)
+                self._move_job(name, datetime.now(timezone.utc) + current.interval)
         elif due is None:
             self._remove_job(JOB_PREFIX + name)
         else:
             self._move_job(name, due)
+
+    def _postponed(self, name: str) -> bool:
+        """True if the database says the feed is not due yet (polled meanwhile, e.g. by
+        `tracker poll`, or retired): the job moves to that time instead of polling."""
+        try:
+            state = self.tracker.store.feed_state(name)
+        except TrackerError:
+            return False  # let the poll meet (and record) the database problem
+        if state.gone:
+            self._remove_job(JOB_PREFIX + name)
+            return True
+        if state.next_due is not None and state.next_due > self.tracker.clock() + DUE_SLACK:
+            log.debug("%s: not due until %s (polled meanwhile); waiting", name, isoformat_z(state.next_due))
+            self._move_job(name, state.next_due)
+            return True
+        return False
 
     def _log_and_plan(self, cfg: FeedConfig, result: PollResult) -> datetime | None:
         """Log the poll's one line and decide the next run (None: never again, 410 Gone)."""
