@@ -28,6 +28,20 @@ from tracker.app import make_tracker  # noqa: E402
 from tracker.config import Config, FeedConfig  # noqa: E402
 
 
+def identical_duplicates(path: Path) -> int:
+    """Entries that repeat another entry of the same document exactly (stored once)."""
+    from datetime import datetime, timezone
+
+    from tracker.errors import TrackerError
+    from tracker.parse import parse_feed
+
+    try:
+        parsed = parse_feed(path.read_bytes(), {"content-type": "application/xml"}, now=datetime.now(timezone.utc))
+    except TrackerError:
+        return 0
+    return parsed.raw_entry_count - len(parsed.entries)
+
+
 def feedparser_count(path: Path) -> tuple[int, bool]:
     """Entries feedparser itself finds in the bytes, and whether it flagged the document."""
     with warnings.catch_warnings():
@@ -57,6 +71,7 @@ def main() -> int:
         counts_before = {}
         for path, feed in zip(files, feeds, strict=True):
             expected, bozo = feedparser_count(path)
+            dupes = identical_duplicates(path)
             started = time.perf_counter()
             try:
                 result = tracker.poll([feed.name])[0]
@@ -65,33 +80,35 @@ def main() -> int:
                 crashes += 1
                 status, error = "CRASH", "".join(traceback.format_exception_only(exc)).strip()
             elapsed = time.perf_counter() - started
-            counts_before[feed.name] = (path, expected, bozo, status, error, elapsed)
+            counts_before[feed.name] = (path, expected, dupes, bozo, status, error, elapsed)
         stored = tracker.store.entry_counts()
         ids = {f.name: tracker.store.feed_state(f.name).id for f in feeds}
         tracker.close()
 
-    for name, (path, expected, bozo, status, error, elapsed) in counts_before.items():
+    for name, (path, expected, dupes, bozo, status, error, elapsed) in counts_before.items():
         got = stored.get(ids[name], 0)
         rows.append(
-            {"file": str(path), "stored": got, "feedparser": expected, "bozo": bozo, "status": status,
+            {"file": str(path), "stored": got, "feedparser": expected, "duplicates": dupes, "bozo": bozo, "status": status,
              "error": error, "seconds": round(elapsed, 4)}
         )
 
     width = max(len(Path(r["file"]).name) for r in rows) if rows else 10
-    print(f"{'file':<{width}}  stored  fp  status        time(s)  note")
+    print(f"{'file':<{width}}  stored   fp  dup  status        time(s)  note")
     for r in rows:
-        mark = "" if r["stored"] == r["feedparser"] or r["status"] == "error" else "  MISMATCH"
+        mark = "" if r["stored"] + r["duplicates"] == r["feedparser"] or r["status"] == "error" else "  MISMATCH"
         note = (r["error"] or "")[:70]
-        print(f"{Path(r['file']).name:<{width}}  {r['stored']:>6}  {r['feedparser']:>2}  {r['status']:<12}  {r['seconds']:>7.3f}  {note}{mark}")
+        print(f"{Path(r['file']).name:<{width}}  {r['stored']:>6}  {r['feedparser']:>3}  {r['duplicates']:>3}  {r['status']:<12}  {r['seconds']:>7.3f}  {note}{mark}")
 
     parsed = [r for r in rows if r["status"] == "ok"]
     equal = [r for r in parsed if r["stored"] == r["feedparser"]]
+    explained = [r for r in parsed if r["stored"] + r["duplicates"] == r["feedparser"]]
     errors = [r for r in rows if r["status"] == "error"]
     lost = [r for r in errors if r["feedparser"] > 0]
     times = [r["seconds"] for r in rows]
     print()
     print(f"files: {len(rows)}  processed: {len(rows) - crashes}  crashes (tracebacks): {crashes}")
-    print(f"parsed ok: {len(parsed)}  stored == feedparser count: {len(equal)}/{len(parsed)}")
+    print(f"parsed ok: {len(parsed)}  stored == feedparser count: {len(equal)}/{len(parsed)}; "
+          f"stored + identical duplicates == feedparser count: {len(explained)}/{len(parsed)}")
     print(f"errors: {len(errors)} (of which feedparser found entries in {len(lost)})")
     print(f"entries stored: {sum(r['stored'] for r in rows)}  feedparser entries: {sum(r['feedparser'] for r in rows)}")
     if times:
@@ -100,7 +117,8 @@ def main() -> int:
         print(f"  error with entries: {Path(r['file']).name}: {r['error']}")
     for r in parsed:
         if r["stored"] != r["feedparser"]:
-            print(f"  mismatch: {Path(r['file']).name}: stored {r['stored']}, feedparser {r['feedparser']}")
+            print(f"  differs: {Path(r['file']).name}: stored {r['stored']}, feedparser {r['feedparser']}, "
+                  f"identical duplicates in the document {r['duplicates']}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
     return 1 if crashes else 0

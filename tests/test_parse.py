@@ -248,12 +248,18 @@ def test_hash_key_is_stable_across_parses() -> None:
     assert parse(doc).entries[0].key == parse(doc).entries[0].key
 
 
-def test_duplicate_keys_keep_the_first() -> None:
-    doc = rss(item("First", guid="same") + item("Second", guid="same") + item("Other", guid="other"))
+def test_identical_duplicates_collapse_and_shared_guids_are_told_apart() -> None:
+    doc = rss(
+        item("First", guid="same") + item("First", guid="same") + item("Second", guid="same") + item("Other", guid="other")
+    )
     feed = parse(doc)
-    assert [e.title for e in feed.entries] == ["First", "Other"]
-    assert feed.raw_entry_count == 3
+    assert [e.title for e in feed.entries] == ["First", "Second", "Other"]
+    assert [e.key for e in feed.entries][::2] == ["same", "other"]
+    assert feed.entries[1].key.startswith("same#")
+    assert feed.raw_entry_count == 4
     assert feed.warning == "1 duplicate entry skipped"
+    # Stable across polls: the same document gives the same keys.
+    assert [e.key for e in parse(doc).entries] == [e.key for e in feed.entries]
 
 
 def test_content_edit_changes_hash_not_key() -> None:

@@ -10,7 +10,7 @@ import re
 import time
 import xml.sax
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -112,14 +112,24 @@ def parse_feed(
         raise ParseError(_why_no_entries(body, response_headers, version, bozo_message))
 
     entries: list[ParsedEntry] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
+    hashes: set[str] = set()
     duplicates = 0
     for raw in raw_entries:
         entry = _entry(raw, now)
         if entry.key in seen:
-            duplicates += 1
-            continue
-        seen.add(entry.key)
+            if entry.content_hash in hashes:
+                # The same entry twice in one document is one entry.
+                duplicates += 1
+                continue
+            # Two different entries sharing a guid (a publisher's bug): keeping only the
+            # first would lose the other, so the later one is told apart by its content.
+            entry = replace(entry, key=f"{entry.key}#{entry.content_hash[:16]}")
+            if entry.key in seen:
+                duplicates += 1
+                continue
+        seen[entry.key] = entry.content_hash
+        hashes.add(entry.content_hash)
         entries.append(entry)
 
     if bozo_message:
