@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -135,7 +135,8 @@ def _merge_clock(text: str, cands: list[Candidate]) -> list[Candidate]:
 
 # --- sentences and tense ------------------------------------------------------------------
 
-_BOUNDARY = re.compile(r"[.!?]+[\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])|\n\s*\n")
+# The lookbehind lets only the first mark of a run start a match, so "....." stays linear.
+_BOUNDARY = re.compile(r"(?<![.!?])[.!?]++[\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])|\n\s*\n")
 _ABBREV = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Gen|Gov|Sen|Rep|St|Jr|Sr|Inc|Corp|Co|Ltd|No|vs|Jan|Feb|Mar|Apr|Jun|Jul|Aug"
     r"|Sep|Sept|Oct|Nov|Dec|Mon|Tue|Tues|Wed|Thu|Thurs|Fri|Sat|Sun|U\.S|U\.K|a\.m|p\.m|[A-Z])\.)$"
@@ -158,9 +159,12 @@ _PAST = re.compile(
     r"[a-z]{2,}ed\b",
     re.IGNORECASE,
 )
+# Past forms that are never participles after "will be", "is", "to be".
+_FINITE_PAST = frozenset(("said", "was", "were", "had", "did", "ago", "last", "earlier", "previously"))
 _PASSIVE_BEFORE = re.compile(r"\b(?:is|are|be|being|will\s+be|to\s+be|been)\s+$", re.IGNORECASE)
 
 
+# Cues further away than this, or in another sentence, say nothing about an expression.
 _TENSE_WINDOW = 160
 _CLOSE_CUE = 24
 
@@ -175,27 +179,45 @@ def _sentence_bounds(text: str) -> list[int]:
     return starts
 
 
-def _tense(text: str, s0: int, s1: int, start: int, end: int) -> tuple[str | None, bool]:
+Cues = tuple[list[int], list[int], list[str]]
+
+
+def _find_cues(text: str) -> Cues:
+    """Every tense cue of the text (starts, ends, labels), in order, found in one pass."""
+    found: list[tuple[int, int, str]] = []
+    for rx, label in ((_PAST, "past"), (_FUTURE, "future")):
+        for m in rx.finditer(text):
+            if label == "past" and m.group().lower() not in _FINITE_PAST and _PASSIVE_BEFORE.search(
+                text, max(0, m.start() - 12), m.start()
+            ):
+                continue  # "will be held", "is expected": not the past
+            found.append((m.start(), m.end(), label))
+    found.sort()
+    return [c[0] for c in found], [c[1] for c in found], [c[2] for c in found]
+
+
+def _tense(cues: Cues, s0: int, s1: int, start: int, end: int) -> tuple[str | None, bool]:
     """The tense the cue nearest to [start, end) in its sentence implies, and whether that
     cue is close (a few words away)."""
-    # a bounded window keeps a text without sentence breaks linear
-    s0 = max(s0, start - _TENSE_WINDOW)
-    s1 = min(s1, end + _TENSE_WINDOW)
-    best: tuple[int, str] | None = None
-    for rx, label in ((_PAST, "past"), (_FUTURE, "future")):
-        for m in rx.finditer(text, s0, s1):
-            if start <= m.start() < end:
-                continue
-            if label == "past" and m.group().lower().endswith("ed") and _PASSIVE_BEFORE.search(
-                text, max(s0, m.start() - 12), m.start()
-            ):
-                continue
-            dist = start - m.end() if m.end() <= start else m.start() - end
-            if best is None or dist < best[0]:
-                best = (dist, label)
+    starts, ends, labels = cues
+    best: tuple[int, int, str] | None = None  # (distance, past before future on ties, label)
+    i = bisect_left(starts, end)
+    if i < len(starts) and starts[i] < s1 and starts[i] - end <= _TENSE_WINDOW:
+        best = (starts[i] - end, labels[i] != "past", labels[i])
+    j = bisect_left(starts, start) - 1
+    # cues overlapping the expression itself ("last" in "last week") are skipped
+    for _ in range(4):
+        if j < 0 or starts[j] < s0:
+            break
+        if ends[j] <= start:
+            cand = (start - ends[j], labels[j] != "past", labels[j])
+            if cand[0] <= _TENSE_WINDOW and (best is None or cand < best):
+                best = cand
+            break
+        j -= 1
     if best is None:
         return None, False
-    return best[1], best[0] <= _CLOSE_CUE
+    return best[2], best[0] <= _CLOSE_CUE
 
 
 # --- the entry point ----------------------------------------------------------------------
@@ -218,6 +240,7 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
     pub, pub_at = _pub(published)
     chosen = _merge_clock(text, _select(find_candidates(text)))
     bounds = _sentence_bounds(text)
+    cues = _find_cues(text)
     mentions: list[TemporalMention] = []
     anchor_day: date | None = None
     anchor_any: date | None = None
@@ -228,7 +251,7 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
         k = bisect_right(bounds, s) - 1
         s0 = bounds[k]
         s1 = bounds[k + 1] if k + 1 < len(bounds) else len(text)
-        tense, close = _tense(text, s0, s1, s, e)
+        tense, close = _tense(cues, s0, s1, s, e)
         ctx = Context(pub, pub_at, tense, anchor_day, anchor_any, period, close)
         res = resolve(sem, ctx)
         floor = e

@@ -907,7 +907,7 @@ RULES: tuple[Rule, ...] = (
     Rule("fiscal", _c(rf"\b(?:fiscal(?:\s+year)?|FY)\s*(?P<y>{YEAR4}|['\u2019]?\d\d)\b"), _h_fiscal),
     Rule("holiday", re.compile(rf"\b(?=[A-Zlnt])(?:(?P<rel>[Ll]ast|[Nn]ext|[Tt]his)\s+)?(?:{HOLIDAY_PATTERN})(?:,?\s+(?P<y>{YEAR4}))?(?![\w])"), _h_holiday, cased=True),
     Rule("weekday", _c(rf"\b(?:(?P<rel>this\s+coming|this\s+past|the\s+previous|the\s+following|the\s+next|last|next|this|coming|previous|past)\s+)?{WEEKDAY}(?!s\b)(?:\s+(?P<tod>morning|afternoon|evening|night))?"), _h_weekday),
-    Rule("weekday_plural", _c(rf"\b{WEEKDAY}s\b"), _h_weekday_plural),
+    Rule("weekday_plural", _c(r"\b(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)s\b"), _h_weekday_plural),
     Rule("deictic", _c(r"\b(?P<w>today|tonight|yesterday|tomorrow)\b(?:\s+(?P<tod>morning|afternoon|evening|night))?"), _h_deictic),
     Rule("this_tod", _c(r"\b(?P<rel>this|last|yesterday|tomorrow)\s+(?P<tod>morning|afternoon|evening|night)\b"), _h_this_tod),
     Rule("clock", re.compile(rf"\b(?P<h>[012]?\d)(?:[:.](?P<mi>[0-5]\d))?(?:\s*(?P<ampm>[aApP]\.\s?[mM]\.?|[aApP][mM]\b)|(?<=\d\d)(?=\s*{TZ})|(?<=:\d\d)(?!\d))(?:\s*(?P<tz>{TZ}))?"), _h_clock, cased=True),
