@@ -145,7 +145,7 @@ _FUTURE = re.compile(
     r"\b(?:will|won['\u2019]t|shall|going\s+to|set\s+to|plans?\s+to|planning\s+to|scheduled"
     r"|slated|expected\s+to|expects?\s+to|to\s+be\s+held|upcoming|intends?\s+to|aims?\s+to"
     r"|hopes?\s+to|next|would|is\s+to|are\s+to|due\s+to\s+(?:be|start|begin|open|close|meet"
-    r"|vote|arrive|launch|release|end)|until|by)\b|['\u2019]ll\b",
+    r"|vote|arrive|launch|release|end)|until|by|payable|expires?)\b|['\u2019]ll\b",
     re.IGNORECASE,
 )
 _PAST = re.compile(
@@ -159,6 +159,10 @@ _PAST = re.compile(
     r"[a-z]{2,}ed\b",
     re.IGNORECASE,
 )
+# Reporting verbs date the report, not what is reported: they count only right next to
+# the expression ("said Friday", "Friday said", "said on Friday").
+_REPORTING = frozenset(("said", "told", "announced"))
+_REPORTING_REACH = 4
 # Past forms that are never participles after "will be", "is", "to be".
 _FINITE_PAST = frozenset(("said", "was", "were", "had", "did", "ago", "last", "earlier", "previously"))
 _PASSIVE_BEFORE = re.compile(r"\b(?:is|are|be|being|will\s+be|to\s+be|been)\s+$", re.IGNORECASE)
@@ -191,7 +195,8 @@ def _find_cues(text: str) -> Cues:
                 text, max(0, m.start() - 12), m.start()
             ):
                 continue  # "will be held", "is expected": not the past
-            found.append((m.start(), m.end(), label))
+            reporting = m.group().lower() in _REPORTING
+            found.append((m.start(), m.end(), "report" if reporting else label))
     found.sort()
     return [c[0] for c in found], [c[1] for c in found], [c[2] for c in found]
 
@@ -202,22 +207,31 @@ def _tense(cues: Cues, s0: int, s1: int, start: int, end: int) -> tuple[str | No
     starts, ends, labels = cues
     best: tuple[int, int, str] | None = None  # (distance, past before future on ties, label)
     i = bisect_left(starts, end)
-    if i < len(starts) and starts[i] < s1 and starts[i] - end <= _TENSE_WINDOW:
-        best = (starts[i] - end, labels[i] != "past", labels[i])
+    for _ in range(4):
+        if i >= len(starts) or starts[i] >= s1 or starts[i] - end > _TENSE_WINDOW:
+            break
+        if labels[i] != "report" or starts[i] - end <= _REPORTING_REACH:
+            best = (starts[i] - end, labels[i] == "future", labels[i])
+            break
+        i += 1
     j = bisect_left(starts, start) - 1
     # cues overlapping the expression itself ("last" in "last week") are skipped
-    for _ in range(4):
+    for _ in range(6):
         if j < 0 or starts[j] < s0:
             break
-        if ends[j] <= start:
-            cand = (start - ends[j], labels[j] != "past", labels[j])
-            if cand[0] <= _TENSE_WINDOW and (best is None or cand < best):
+        dist = start - ends[j]
+        if dist > _TENSE_WINDOW:
+            break
+        if dist >= 0 and (labels[j] != "report" or dist <= _REPORTING_REACH):
+            cand = (dist, labels[j] == "future", labels[j])
+            if best is None or cand < best:
                 best = cand
             break
         j -= 1
     if best is None:
         return None, False
-    return best[2], best[0] <= _CLOSE_CUE
+    label = "past" if best[2] == "report" else best[2]
+    return label, best[0] <= _CLOSE_CUE
 
 
 # --- the entry point ----------------------------------------------------------------------
@@ -264,6 +278,7 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
             if res.granularity in ("day", "time"):
                 anchor_day = res.interval[0]
             anchor_any = res.interval[0]
-            if res.granularity is not None and res.mod is None and sem.partial is None:
+            if res.granularity is not None and res.mod is None and sem.partial is None and not sem.keep_precision:
+                # "a year earlier" twice in a row compares with the same period, not a chain
                 period = Period(res.value, res.granularity, res.interval[0], res.interval[1])
     return mentions

@@ -156,6 +156,10 @@ def _resolve_cal(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
     if sem.year_rel is not None:
         return _cal_period(sem, ref.year + sem.year_rel)
     cands = [p for y in (ref.year - 1, ref.year, ref.year + 1) if (p := _cal_period(sem, y)) is not None]
+    if sem.weekday is not None and sem.day is not None:
+        matching = [p for p in cands if p.first.weekday() == sem.weekday]
+        if matching:
+            return _choose(matching, ref, None, None)
     if sem.month is None and sem.quarter is None and sem.half is None and sem.season is None:
         return year_period(ref.year)
     if (sem.quarter is not None or sem.half is not None) and sem.direction is None:

@@ -173,6 +173,12 @@ def _weekday_prefix_ok(m: re.Match[str], text: str) -> bool:
     return s < 0 or _capitalized(text[s])
 
 
+def _wdp(m: re.Match[str]) -> int | None:
+    """The weekday written before a date ("Saturday, April 25"): it tells the year."""
+    wd = m.group("wdp")
+    return None if wd is None else WEEKDAYS[wd.rstrip(".").lower()]
+
+
 def _h_month_day(m: re.Match[str], text: str) -> list[Candidate]:
     month = _month(m, text)
     if month is None or not _weekday_prefix_ok(m, text):
@@ -185,7 +191,7 @@ def _h_month_day(m: re.Match[str], text: str) -> list[Candidate]:
     # "May 5" and "March 3" are dates, but "may 5" is not; abbreviations need no check
     if mon in ("May", "March") and m.group("year") is None and text[m.end() : m.end() + 1] == "-":
         return []
-    return _one(m, Sem("cal", year=year, month=month, day=day, year_rel=year_rel))
+    return _one(m, Sem("cal", year=year, month=month, day=day, year_rel=year_rel, weekday=_wdp(m)))
 
 
 def _h_day_month(m: re.Match[str], text: str) -> list[Candidate]:
@@ -196,8 +202,7 @@ def _h_day_month(m: re.Match[str], text: str) -> list[Candidate]:
     year, year_rel = _year_fields(m)
     if not _valid_day(year, month, day):
         return []
-    # "3 May" after a count-like word ("the 3 May") is fine; "were 3 March" is rare
-    return _one(m, Sem("cal", year=year, month=month, day=day, year_rel=year_rel))
+    return _one(m, Sem("cal", year=year, month=month, day=day, year_rel=year_rel, weekday=_wdp(m)))
 
 
 _MONTH_CUES = frozenset(
