@@ -600,6 +600,8 @@ def _h_rel_period(m: re.Match[str], text: str) -> list[Candidate]:
         anchor = "text"
     if rel in ("the following", "following", "the preceding", "the prior", "prior", "the same", "that"):
         anchor = "text"
+    if rel == "the" and m.group("unit").split()[0] in ("fiscal", "full") and unit == "year":
+        return _one(m, Sem("rel", unit="year", offset=0))
     if rel == "the":
         if unit not in ("week", "weekend", "quarter", "day"):
             return []
@@ -607,8 +609,6 @@ def _h_rel_period(m: re.Match[str], text: str) -> list[Candidate]:
             return []
         return _one(m, Sem("rel", unit=unit, offset=0, past_shift=-1 if unit in ("quarter", "weekend") else 0))
     offset = _REL_OFFSET[rel]
-    if rel == "the" and m.group("unit").lower().split()[0] in ("fiscal", "full") and unit == "year":
-        return _one(m, Sem("rel", unit="year", offset=0))
     if rel in ("the latest", "latest") and unit != "quarter":
         return []
     if unit == "day" and rel not in ("the next", "the following", "the previous", "the preceding", "the prior", "the same", "following", "previous", "prior", "that"):
