@@ -91,6 +91,27 @@ def _with_prefix(text: str, s: int, e: int, sem: Sem, floor: int) -> tuple[int, 
     return m.start(), replace(sem, mod=_NAME_TO_MOD.get(name, name))
 
 
+# "or so", "or later", "and beyond" written after an expression
+_SUFFIX = re.compile(
+    r"\s+(?:(?P<APPROX>or\s+so)|(?P<ON_OR_AFTER>or\s+(?:later|after)|and\s+beyond)"
+    r"|(?P<ON_OR_BEFORE>or\s+(?:earlier|before)))\b",
+    re.IGNORECASE,
+)
+
+
+def _with_suffix(text: str, e: int, sem: Sem, ceiling: int) -> tuple[int, Sem]:
+    """Extend a span right over "or so" (APPROX) or "or later" (ON_OR_AFTER) and set its mod."""
+    if sem.kind in ("ref", "set") or sem.mod is not None:
+        return e, sem
+    m = _SUFFIX.match(text, e, min(len(text), e + 16))
+    if m is None or m.end() > ceiling:
+        return e, sem
+    name = m.lastgroup
+    if name != "APPROX" and sem.kind == "duration":
+        return e, sem
+    return m.end(), replace(sem, mod=name)
+
+
 # --- clock times next to days ------------------------------------------------------------
 
 _TIME_THEN_DAY = re.compile(r"(?:\s*,\s*|\s+on\s+|\s+)")
@@ -260,8 +281,10 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
     anchor_any: date | None = None
     period: Period | None = None
     floor = 0
-    for s, e, sem in chosen:
+    for index, (s, e, sem) in enumerate(chosen):
         s, sem = _with_prefix(text, s, e, sem, floor)
+        ceiling = chosen[index + 1][0] if index + 1 < len(chosen) else len(text)
+        e, sem = _with_suffix(text, e, sem, ceiling)
         k = bisect_right(bounds, s) - 1
         s0 = bounds[k]
         s1 = bounds[k + 1] if k + 1 < len(bounds) else len(text)
