@@ -146,6 +146,12 @@ def test_statement_dates_date_the_report_not_the_news() -> None:
     assert [m.value for m in found] == ["2024-W13"]
     text = "SAG-AFTRA's negotiator said in an interview on Friday that talks went well."
     assert mentions(text, ("Friday", "2024-03-22", "day", MAR22)) == []
+    text = "OpenAI on Friday said it would meet Hollywood studios next week."
+    found = mentions(text, ("next week", "2024-W13", "week", W13), ("Friday", "2024-03-22", "day", MAR22))
+    assert [m.value for m in found] == ["2024-W13"]
+    # An announcement is news, not a statement about news.
+    text = "OpenAI on Friday unveiled Sora."
+    assert [m.value for m in mentions(text, ("Friday", "2024-03-22", "day", MAR22))] == ["2024-03-22"]
 
 
 def test_two_dates_in_a_sentence() -> None:

@@ -191,3 +191,12 @@ def test_spans_are_ordered_and_faithful(text: str) -> None:
         assert previous_end <= s.start < s.end <= len(text)
         assert text[s.start : s.end] == s.text
         previous_end = s.end
+
+
+def test_adversarial_input_stays_linear() -> None:
+    import time
+
+    text = "A" * 20000 + " b. " + "U.S. " * 3000 + "By " + "Jane " * 2000 + "\n" + "Share | " * 2000
+    started = time.perf_counter()
+    split_sentences(text)
+    assert time.perf_counter() - started < 1.0

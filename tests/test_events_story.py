@@ -119,7 +119,29 @@ Shares of Netflix rose 2% on Tuesday.
 Subscribe to Deadline Breaking News Alerts and keep your inbox happy.""",
 )
 
-ARTICLES = (WINBUZZER, REUTERS, SCREEN_DIGEST, DEADLINE)
+SCREEN_TRADE = Article(
+    key="screentrade:agencies-ai-video",
+    feed="screentrade",
+    title="Studios weigh AI video as talent agencies sound the alarm",
+    published=datetime(2024, 3, 27, 14, 15, tzinfo=UTC),  # a Wednesday
+    # Traps: "may march", a question in quotes, a decade, a duration, a set, "now", page furniture.
+    text="""By Priya Natarajan
+March 27, 2024 7:15am PT
+
+Talent agencies may march into the AI debate sooner than expected. Executives at CAA and WME, who sat down with OpenAI in Los Angeles this week, say the technology could reshape how studios develop pitches.
+
+"Will this replace storyboard artists?" one executive asked. "Nobody can say yet."
+
+Studios have used computer-generated imagery since the 1990s, and visual-effects budgets have doubled over the past decade. Every week, the agencies now hold calls with clients about AI.
+
+For now, the studio chiefs are waiting. Sora is not yet available to the public, and OpenAI has given no release date.
+
+Follow us on X for more coverage.
+Image credit: OpenAI
+Source: Screen Trade Weekly reporting""",
+)
+
+ARTICLES = (WINBUZZER, REUTERS, SCREEN_DIGEST, DEADLINE, SCREEN_TRADE)
 
 
 # --- A stand-in tagger: enough of tracker.temporal for these articles, so the events logic
@@ -234,7 +256,7 @@ def check_story(events: list[MergedEvent]) -> None:
     # "next week" on Saturday 23 March and "this week" on Monday 25 March: one event, ISO week 13.
     meetings = events_by[("2024-W13", None)]
     assert (meetings.start, meetings.end, meetings.granularity) == (date(2024, 3, 25), date(2024, 3, 31), "week")
-    assert {"winbuzzer", "reuters", "screendigest", "deadline"} == feeds(meetings)
+    assert {"winbuzzer", "reuters", "screendigest", "deadline", "screentrade"} == feeds(meetings)
     assert "hollywood-meetings" in meetings.topics
 
     # "last year" in 2024 articles about the strikes: one 2023 event.
@@ -258,9 +280,37 @@ def check_story(events: list[MergedEvent]) -> None:
         assert not e.summary.endswith((",", ".", " said"))
 
 
+EXPECTED_MENTIONS = sorted(
+    [
+        ("winbuzzer", "next week", "2024-W13"),
+        ("winbuzzer", "mid-February", "2024-02"),
+        ("winbuzzer", "next week", "2024-W13"),  # "OpenAI's meetings next week could mark ..."
+        ("winbuzzer", "last year", "2023"),
+        ("reuters", "this week", "2024-W13"),
+        ("reuters", "February", "2024-02"),  # "earlier meetings in February"
+        ("reuters", "mid-February", "2024-02"),
+        ("reuters", "last year", "2023"),
+        ("screendigest", "this week", "2024-W13"),
+        ("screendigest", "last month", "2024-02"),
+        ("screendigest", "mid-February", "2024-02"),
+        ("screendigest", "last year", "2023"),
+        ("deadline", "last year", "2023"),
+        ("deadline", "last week", "2024-W13"),
+        ("screentrade", "this week", "2024-W13"),
+    ]
+)
+
+
+def check_mentions(mentions: list[KeyedMention]) -> None:
+    """Every dated sentence about a topic, and nothing from bylines, boilerplate or statements."""
+    found = sorted((km.source.split(":")[0], km.mention.expression, km.mention.value) for km in mentions)
+    assert found == EXPECTED_MENTIONS
+
+
 def test_story_with_a_stand_in_tagger() -> None:
-    events = merge(keyed(ARTICLES, fake_extract))
-    check_story(events)
+    mentions = keyed(ARTICLES, fake_extract)
+    check_mentions(mentions)
+    check_story(merge(mentions))
 
 
 def test_story_does_not_depend_on_arrival_order() -> None:
@@ -304,7 +354,9 @@ temporal = pytest.importorskip("tracker.temporal")
 
 
 def test_story_with_the_real_tagger() -> None:
-    events = merge(keyed(ARTICLES, temporal.extract))
+    mentions = keyed(ARTICLES, temporal.extract)
+    check_mentions(mentions)
+    events = merge(mentions)
     check_story(events)
     unveiling = next(e for e in events if e.mod == "MID")
     assert date(2024, 2, 1) <= unveiling.start <= unveiling.end <= date(2024, 2, 29)

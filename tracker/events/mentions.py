@@ -50,6 +50,8 @@ _STATEMENT_BEFORE = re.compile(
     \s+(?:on\s+|late\s+|early\s+|earlier\s+)?$""",
     re.VERBOSE,
 )
+# "OpenAI on Monday said ...": the same, with the date before the verb.
+_STATEMENT_AFTER = re.compile(r"^[\s,]*(?:said|says|told|tells|reported|wrote|writes|added|adds|noted|confirmed)\b")
 # Bare words that taggers sometimes read as months ("studios may ...", "they march ...").
 _AMBIGUOUS_WORDS = frozenset({"may", "march", "sun", "wed", "sat"})
 
@@ -138,6 +140,8 @@ def find_mentions(
             continue
         sentence = sentences[index]
         if _STATEMENT_BEFORE.search(text[max(sentence.start, tm.start - 120) : tm.start]):
+            continue
+        if _STATEMENT_AFTER.match(text[tm.end : min(sentence.end, tm.end + 40)]):
             continue
         by_sentence.setdefault(index, []).append(tm)
 

@@ -124,7 +124,8 @@ def _overlap(va: Mapping[str, float], vb: Mapping[str, float]) -> float:
 
 def _vector(m: EventMention, weights: Mapping[str, float] | None) -> dict[str, float]:
     out = {}
-    for t in m.terms:
+    # Sorted, so float sums come out bit-identical whatever the process's hash seed.
+    for t in sorted(m.terms):
         w = weights.get(t, 1.0) if weights is not None else 1.0
         if t in m.focus:
             w *= FOCUS_WEIGHT

@@ -238,7 +238,8 @@ def _byline_end(block: str) -> int:
 
 def _is_boundary(block: str, punct: int, cut: int) -> bool:
     mark = block[punct]
-    after = block[cut:]
+    # Bounded windows: the decision is local, and slicing whole blocks would be quadratic.
+    after = block[cut : cut + 120]
     nxt = _NEXT_WORD.match(after)
     next_word = nxt.group(1) if nxt else ""
     closes_quote = any(c in "\"”'’" for c in block[punct:cut])
@@ -251,7 +252,7 @@ def _is_boundary(block: str, punct: int, cut: int) -> bool:
         return False
     if closes_quote:
         return True
-    before = _WORD_BEFORE.search(block[:punct])
+    before = _WORD_BEFORE.search(block[max(0, punct - 40) : punct])
     if not before:
         return True
     word = before.group(1)

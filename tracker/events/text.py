@@ -113,6 +113,8 @@ def stem(word: str) -> str:
         w = w[:-3] + "y"
     elif len(w) > 4 and w.endswith("sses"):
         w = w[:-2]
+    elif len(w) > 4 and w.endswith(("ches", "shes", "xes", "zes")):
+        w = w[:-2]
     elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")):
         w = w[:-1]
     if len(w) > 5 and w.endswith("ing"):
@@ -144,7 +146,8 @@ def content_terms(text: str) -> frozenset[str]:
     return frozenset(s for _, s, _, _ in term_tokens(text))
 
 
-_SENTENCE_OPENING = re.compile(r"""^[\s"“‘'(\[]*$|[:"“‘(\[]\s*$""")
+# After a colon or an opening quote or bracket, a capital starts a new sentence.
+_SENTENCE_OPENING = re.compile(r"""[:"“‘(\[]\s*$""")
 
 
 def proper_names(sentences: Iterable[str]) -> frozenset[str]:
@@ -156,9 +159,9 @@ def proper_names(sentences: Iterable[str]) -> frozenset[str]:
     capital: set[str] = set()
     lower: set[str] = set()
     for sentence in sentences:
-        for m in _TOKEN.finditer(sentence):
+        for number, m in enumerate(_TOKEN.finditer(sentence)):
             word = m.group()
-            if _SENTENCE_OPENING.search(sentence[: m.start()]):
+            if number == 0 or _SENTENCE_OPENING.search(sentence[max(0, m.start() - 3) : m.start()]):
                 continue
             key = word.lower().replace("’", "'").removesuffix("'s").strip("'")
             (capital if word[0].isupper() else lower).add(key)
