@@ -189,9 +189,24 @@ def _h_month_day(m: re.Match[str], text: str) -> list[Candidate]:
         return []
     mon = _g(m, text, "mon") or ""
     # "May 5" and "March 3" are dates, but "may 5" is not; abbreviations need no check
-    if mon in ("May", "March") and m.group("year") is None and text[m.end() : m.end() + 1] == "-":
-        return []
+    if mon in ("May", "March") and m.group("year") is None and re.match(r"-[A-Za-z]", text[m.end() : m.end() + 2]):
+        return []  # "May 5-based"
     return _one(m, Sem("cal", year=year, month=month, day=day, year_rel=year_rel, weekday=_wdp(m)))
+
+
+def _h_day_range(m: re.Match[str], text: str) -> list[Candidate]:
+    """"March 26-28, 2024": two dates, the first with the month and the second alone."""
+    month = _month(m, text)
+    if month is None:
+        return []
+    d1, d2 = int(m.group("day")), int(m.group("d2"))
+    year, year_rel = _year_fields(m)
+    if not (d1 < d2 and _valid_day(year, month, d1) and _valid_day(year, month, d2)):
+        return []
+    return [
+        (m.start(), m.end("day"), Sem("cal", year=year, month=month, day=d1, year_rel=year_rel)),
+        (m.start("d2"), m.end(), Sem("cal", year=year, month=month, day=d2, year_rel=year_rel)),
+    ]
 
 
 def _h_day_month(m: re.Match[str], text: str) -> list[Candidate]:
@@ -683,7 +698,11 @@ def _duration_value(n: float | None, code: str, mult: int) -> str:
     return ("PT" if time else "P") + _fmt_num(n) + letter
 
 
-_SET_PREV = re.compile(r"(?:\d|%|\$|\bonce|\btwice|\btimes|\bdollars|\bcents|\bpercent|\bpounds|\beuros|\bmiles|\bhours)\s*$", re.I)
+_SET_PREV = re.compile(
+    r"(?:\d|%|\$|\bonce|\btwice|\btimes|\bdollars|\bcents|\bpercent|\bpounds|\beuros|\bmiles"
+    r"|\bhours|\bmillion|\bbillion|\bthousand|\bhundred|\bshares)\s*$",
+    re.I,
+)
 
 
 def _h_duration(m: re.Match[str], text: str) -> list[Candidate]:
@@ -842,8 +861,8 @@ _REFS = {
     "the coming days": "FUTURE_REF", "the coming weeks": "FUTURE_REF",
     "the coming months": "FUTURE_REF", "the coming years": "FUTURE_REF",
     "coming days": "FUTURE_REF", "coming weeks": "FUTURE_REF", "coming months": "FUTURE_REF",
-    "coming years": "FUTURE_REF", "recent days": "PAST_REF", "recent weeks": "PAST_REF",
-    "recent months": "PAST_REF", "recent years": "PAST_REF", "recent decades": "PAST_REF",
+    "coming years": "FUTURE_REF", "recent days": "PAST_REF",
+    "recent years": "PAST_REF", "recent decades": "PAST_REF",
     "soon after": "FUTURE_REF",
 }  # fmt: skip
 
@@ -861,6 +880,9 @@ def _h_ref(m: re.Match[str], text: str) -> list[Candidate]:
         return []
     if word == "soon after":
         return []
+    if word in ("recent weeks", "recent months", "recent quarters"):
+        # TimeML reads these as a stretch of unknown length up to now
+        return _one(m, Sem("duration", "DURATION", value={"w": "PXW", "m": "PXM", "q": "PXQ"}[word[7]]))
     if word == "soon" and re.search(r"\bas\s+$", text[max(0, m.start() - 4) : m.start()]):
         return []  # "as soon as" is a conjunction
     return _one(m, Sem("ref", value=_REFS[word]))
@@ -895,6 +917,7 @@ RULES: tuple[Rule, ...] = (
     Rule("slash", _c(r"\b(?P<a>\d\d?)/(?P<b>\d\d?)/(?P<y>\d{4}|\d\d)(?![\d/])"), _h_slash),
     Rule("ymd_slash", _c(r"\b(?P<y>(?:19|20)\d\d)/(?P<mo>\d\d?)/(?P<d>\d\d?)(?![\d/])"), _h_ymd_slash),
     Rule("dmy_dot", _c(r"\b(?P<d>\d\d?)\.(?P<mo>\d\d?)\.(?P<y>(?:19|20)\d\d)(?!\d|\.\d)"), _h_dmy_dot),
+    Rule("day_range", _c(rf"\b{MONTH}\s+(?P<day>3[01]|[12]\d|0?[1-9])\s*[-\u2013]\s*(?P<d2>3[01]|[12]\d|0?[1-9])(?![\d%]|[:.,/]\d){_YEAR_TAIL}"), _h_day_range),
     Rule("month_day", _c(rf"\b{_WD_PREFIX}{MONTH}\s+(?:the\s+)?{DAY}{_YEAR_TAIL}"), _h_month_day),
     Rule("day_month", _c(rf"\b{_WD_PREFIX}(?:the\s+)?{DAY}(?:\s+of)?\s+{MONTH}{_YEAR_TAIL}"), _h_day_month),
     Rule("month", _c(rf"\b(?:(?P<rel>this\s+coming|this\s+past|this|last|next|coming|past)\s+)?{MONTH}{_YEAR_TAIL}"), _h_month),
@@ -927,7 +950,7 @@ RULES: tuple[Rule, ...] = (
     Rule("set_word", _c(r"\b(?P<w>daily|weekly|monthly|annually|yearly|quarterly|hourly|nightly|biweekly|semi-?annually|bimonthly|fortnightly)\b"), _h_set_word),
     Rule("every", _c(rf"\b(?:every|each)\s+(?P<other>other\s+)?(?:{WEEKDAY}|{MONTH}|(?P<u>day|week|month|year|quarter|hour|minute|decade|morning|afternoon|evening|night|weekend|spring|summer|autumn|fall|winter)\b)"), _h_every),
     Rule("times_per", _c(r"\b(?:once|twice|(?:one|two|three|four|five|six|seven|eight|nine|ten|\d{1,3})\s+times)\s+(?:a|an|per|each|every)\s+(?P<u>day|week|month|year|quarter|hour|decade)\b"), _h_times_per),
-    Rule("ref", _c(r"\b(?P<w>right\s+now|just\s+now|now|currently|presently|nowadays|these\s+days|present|the\s+present|more\s+recently|most\s+recently|recently|lately|as\s+soon\s+as\s+possible|soon|the\s+(?:near\s+|distant\s+|foreseeable\s+)?future|the\s+(?:distant\s+|recent\s+)?past|the\s+(?:near|short|long)\s+term|(?:the\s+)?coming\s+(?:days|weeks|months|years)|recent\s+(?:days|weeks|months|years|decades))\b"), _h_ref),
+    Rule("ref", _c(r"\b(?P<w>right\s+now|just\s+now|now|currently|presently|nowadays|these\s+days|present|the\s+present|more\s+recently|most\s+recently|recently|lately|as\s+soon\s+as\s+possible|soon|the\s+(?:near\s+|distant\s+|foreseeable\s+)?future|the\s+(?:distant\s+|recent\s+)?past|the\s+(?:near|short|long)\s+term|(?:the\s+)?coming\s+(?:days|weeks|months|years)|recent\s+(?:days|weeks|months|quarters|years|decades))\b"), _h_ref),
 )
 
 
