@@ -135,3 +135,23 @@ def test_poll_of_the_samples_then_digest_send(smtp: SmtpServer, tmp_path: Path, 
     again = runner.invoke(cli, ["--config", str(config), "digest", "send"])
     assert again.exit_code == 0 and again.stdout.startswith("nothing to send")
     assert len(smtp.messages) == 1
+
+
+def test_the_daemon_hook_sends_through_maybe_send(smtp: SmtpServer, tmp_path: Path) -> None:
+    from tracker.poll import PollResult
+
+    clock = FakeClock()
+    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="30m"), clock)
+    changed = [PollResult("techwire", "ok", new=1, events_changed=3)]
+    tracker.after_poll(changed)  # nothing pending yet
+    story(tracker)
+    tracker.after_poll(changed)
+    assert len(smtp.messages) == 1
+    late_event(tracker, "ev-may", 5)
+    clock.advance(minutes=29)
+    tracker.after_poll(changed)
+    assert len(smtp.messages) == 1
+    clock.advance(minutes=1)
+    tracker.after_poll(changed)
+    assert len(smtp.messages) == 2 and smtp.messages[1].message["Subject"] == "1 new development: OpenAI Sora"
+    tracker.close()

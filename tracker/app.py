@@ -75,7 +75,16 @@ class Tracker:
         return apply_mentions(session, updates, now).changed if updates else 0
 
     def after_poll(self, results: list[PollResult]) -> None:
-        """The daemon calls this after polls that changed events: the digest step (a no-op for now)."""
+        """The daemon calls this after polls that changed events: the digest step.
+
+        Sends a digest when developments are pending and min_interval (or a pending
+        digest's retry backoff) allows; delivery problems are recorded and logged, not raised.
+        """
+        if self.config.digest is None:
+            return
+        from tracker.digest import maybe_send
+
+        maybe_send(self)
 
     def reconfigure(self, config: Config) -> None:
         """Switch to a reloaded config (daemon SIGHUP): rows for new feeds, derived state rebuilt."""
