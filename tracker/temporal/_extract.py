@@ -269,8 +269,27 @@ def _pub(published: date | datetime | None) -> tuple[date | None, datetime | Non
 def extract(text: str, published: date | datetime | None = None) -> list[TemporalMention]:
     """The temporal expressions of a text, sorted by start and non-overlapping.
 
-    Relative expressions resolve against `published`; without it they get XXXX-style
-    values and no interval, while absolute ones still resolve.
+    Relative expressions resolve against `published` (a datetime also dates "three hours
+    ago"); without it they get XXXX-style values and no interval, while absolute ones
+    still resolve.  Choices worth knowing:
+
+    - A bare month, weekday, holiday, or year-less date takes the direction of the tense
+      cue nearest to it in its sentence (past: the latest one not after publication;
+      future: the first one not before it), else the nearest reading.  A distant cue does
+      not push a date most of a year away when a reading within three months exists.
+      Quarters "will report third-quarter results" stay on a quarter that ended up to 45
+      days before publication.
+    - "two days later", "the next day", "a year earlier" count from the latest date
+      mentioned earlier in the text (at day precision for days and weeks), else from
+      publication; "a year earlier/ago" keeps the precision of a quarter or month it
+      compares with ("the third quarter ... a year earlier" -> the year-ago quarter).
+    - Intervals are the named calendar period, narrowed by START/MID/END to its first,
+      middle or last third (months: days 1-10, 11-20, 21-end; years: Jan-Apr, May-Aug,
+      Sep-Dec; decades: years 0-3, 4-6, 7-9), and for "earlier/later this week/month/
+      year" to the part before/after publication.  Other mods (APPROX, ON_OR_AFTER, ...)
+      leave the period as named.  Weeks are ISO weeks (Monday-Sunday), weekends
+      Saturday-Sunday, seasons meteorological (2023-WI is December 2023-February 2024),
+      fiscal years the calendar year of the same number.
     """
     pub, pub_at = _pub(published)
     chosen = _merge_clock(text, _select(find_candidates(text)))

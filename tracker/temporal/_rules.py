@@ -753,6 +753,11 @@ def _h_duration(m: re.Match[str], text: str) -> list[Candidate]:
             sign, anchor = -1, "text"
         else:
             sign, anchor = 1, "text"
+        if unit in ("hour", "minute", "second") and anchor == "text":
+            # "fifteen minutes later": TimeML tags the stretch, and the day is no news
+            code, mult = UNIT_CODES[unit]
+            value = _duration_value(n, code, mult)
+            return [(m.start(), m.end("unit"), Sem("duration", "DURATION", value=value))]
         if offset is None or unit in ("hour", "minute", "second"):
             ref = "PAST_REF" if sign < 0 else "FUTURE_REF"
             if unit in ("hour", "minute", "second") and offset is not None:
