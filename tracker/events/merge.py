@@ -248,8 +248,26 @@ def _dedupe(mentions: Iterable[KeyedMention]) -> list[KeyedMention]:
     return sorted(best.values(), key=lambda km: (km.mention.start, km.mention.end, km.key))
 
 
-def _rank(km: KeyedMention) -> tuple[datetime, datetime, int]:
-    return (to_aware_utc(km.first_seen), to_aware_utc(km.published), km.mention.sentence_index)
+def _rank(km: KeyedMention) -> tuple[object, ...]:
+    """Earliest seen first; the rest makes the order total, so input order never decides."""
+    m = km.mention
+    return (
+        to_aware_utc(km.first_seen),
+        to_aware_utc(km.published),
+        m.sentence_index,
+        m.expr_start,
+        m.expr_end,
+        m.value,
+        m.mod or "",
+        m.start,
+        m.end,
+        m.granularity,
+        m.expression,
+        m.quote,
+        m.summary,
+        m.context_topics,
+        *(tuple(sorted(s)) for s in (m.topics, m.terms, m.focus, m.keywords, m.names)),
+    )
 
 
 def _can_join(
