@@ -244,6 +244,28 @@ CASES: list[Case] = [
     C("It happened yesterday.", "yesterday", "XXXX-XX-XX", interval=None, pub=None),
     C("On March 5, 2024 the board met. Two days later it resigned.", "Two days later", "2024-03-07", pub=None),
     C("Shops close on Christmas.", "Christmas", "XXXX-12-25", interval=None, pub=None),
+    # --- ranges, suffixes and other shapes news uses
+    C("The festival runs March 26-28, 2025.", "March 26", "2025-03-26"),
+    C("The festival runs March 26-28, 2025.", "28, 2025", "2025-03-28"),
+    C("Sales will rise in the next year or so.", "the next year or so", "P1Y", "DURATION", "APPROX"),
+    C("The plan runs to 1994 or later.", "1994 or later", "1994", mod="ON_OR_AFTER"),
+    C("In the weeks ahead, prices will rise.", "the weeks ahead", "PXW", "DURATION"),
+    C("In recent months prices rose.", "recent months", "PXM", "DURATION"),
+    C("The hearing is on Saturday, April 25.", "Saturday, April 25", "2026-04-25", pub=date(2026, 3, 1)),
+    C("The dividend is payable Dec. 15, the company said.", "Dec. 15", "2024-12-15", pub=date(2024, 11, 2)),
+    C("Fifteen minutes later, police arrived.", "Fifteen minutes", "PT15M", "DURATION"),
+    C("Three hours ago it rained.", "Three hours ago", "2024-03-23T07:30", "TIME", pub=datetime(2024, 3, 23, 10, 30)),
+    C("For the full year, profit rose.", "the full year", "2024"),
+    C("The year-earlier quarter was weak after the third quarter rose.", "the third quarter", "2023-Q3"),
+    C("Profit in the third quarter rose from the year-earlier quarter.", "the year-earlier quarter", "2022-Q3"),
+    C("Prices fell in the last half of 1989.", "the last half of 1989", "1989-H2"),
+    C("Fighting raged Monday night.", "Monday night", "2024-03-18TNI", "TIME"),
+    C("Fighting began early Tuesday.", "early Tuesday", "2024-03-19", mod="START"),
+    C("Later Tuesday, the senate voted.", "Later Tuesday", "2024-03-19", mod="END"),
+    C("A decade ago, the town was empty.", "A decade ago", "2014"),
+    C("She was born on 4 July 1990.", "4 July 1990", "1990-07-04"),
+    C("The drug was approved in late 2023.", "late 2023", "2023", mod="END", interval="2023-09-01..2023-12-31"),
+    C("Prices rose between 2020 and 2022.", "2022", "2022"),
     # --- a publication datetime works like its date
     C("We met yesterday.", "yesterday", "2024-03-22", pub=datetime(2024, 3, 23, 9, 30)),
 ]
@@ -319,6 +341,14 @@ NEGATIVES = [
     "Room 101 is empty.",
     "Flight 1549 landed.",
     "Give me 1984 reasons.",
+    "The now-defunct firm closed.",
+    "The 24/7 service and the 9/11 memorial opened.",
+    "The Boeing 737 and F-16 flew; iPhone 15 and Windows 11 sold.",
+    "UN Resolution 2334 passed; Highway 101 closed.",
+    "The index closed at 4,200 points, up 1.2%.",
+    "Biden, 81, spoke.",
+    "The second half of the game was dull.",
+    "The 1,000-year-old tree fell.",
 ]
 
 

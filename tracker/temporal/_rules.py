@@ -460,15 +460,14 @@ def _h_season(m: re.Match[str], text: str) -> list[Candidate]:
         if rel == ["the"] and season == "FA" and word.islower():
             if prev not in _FALL_PREPS:
                 return []  # "the fall in prices"
-        elif rel == ["the"] or prev in ("early", "late", "mid"):
-            pass
-        elif not rel:
-            if prev not in _SEASON_CUES or season == "FA" and word.islower() and not rel:
+        elif not rel and prev not in ("early", "late", "mid"):
+            # a bare season needs a temporal preposition before it and no noun after it
+            # ("in spring", not "spring water"); a bare lower-case "fall" is the verb
+            if prev not in _SEASON_CUES or season == "FA" and word.islower():
                 return []
             nxt = _next_word(text, m.end())
             if nxt.lower() in ("and", "or") or (nxt.islower() and nxt.lower() not in _AFTER_OK):
-                if not rel:
-                    return []
+                return []
     direction = None
     if rel and rel != ["the"]:
         key = rel[-1] if rel[0] == "this" and len(rel) > 1 else rel[0]
@@ -725,10 +724,6 @@ def _h_duration(m: re.Match[str], text: str) -> list[Candidate]:
         return []  # "a second time", "one second-quarter ..."
     if n is not None and not single and n == 1 and plural:
         return []
-    if n is not None and n != 1 and not plural and m.group("sep").strip() != "-" and num_low not in ("a hundred",):
-        # "two year" is rare in news; "2 year" appears as an adjective only with a hyphen
-        if not num_low[:1].isdigit() and num_low not in ("a couple", "a couple of"):
-            pass
     if unit == "quarter" and (
         "-" in m.group("sep") or re.match(r"\s+of\b", text[m.end() : m.end() + 4])
     ):
@@ -878,13 +873,14 @@ def _h_ref(m: re.Match[str], text: str) -> list[Candidate]:
         if not re.search(r"\bat\s+$", text[max(0, m.start() - 4) : m.start()], re.I):
             return []
     if word == "now":
-        nxt = text[m.end() : m.end() + 6].lower()
-        if m.start() > 0 and text[m.start() - 1] in "-'\u2019":
-            return []
+        if m.start() > 0 and text[m.start() - 1] in "-'\u2019" or text.startswith("-", m.end()):
+            return []  # "now-defunct", "know-how"-like compounds
     if word in ("the long term", "the short term") and re.match(r"\s*[-\u2013]?\s*(?:care|debt|interest|loans?|rates?|bonds?|notes?|basis)\b", text[m.end() : m.end() + 12].lower()):
         return []
     if word == "soon after":
         return []
+    if word.endswith(" ahead"):
+        return _one(m, Sem("duration", "DURATION", value={"d": "PXD", "w": "PXW", "m": "PXM", "y": "PXY"}[word[4]]))
     if word in ("recent weeks", "recent months", "recent quarters"):
         # TimeML reads these as a stretch of unknown length up to now
         return _one(m, Sem("duration", "DURATION", value={"w": "PXW", "m": "PXM", "q": "PXQ"}[word[7]]))
@@ -955,7 +951,7 @@ RULES: tuple[Rule, ...] = (
     Rule("set_word", _c(r"\b(?P<w>daily|weekly|monthly|annually|yearly|quarterly|hourly|nightly|biweekly|semi-?annually|bimonthly|fortnightly)\b"), _h_set_word),
     Rule("every", _c(rf"\b(?:every|each)\s+(?P<other>other\s+)?(?:{WEEKDAY}|{MONTH}|(?P<u>day|week|month|year|quarter|hour|minute|decade|morning|afternoon|evening|night|weekend|spring|summer|autumn|fall|winter)\b)"), _h_every),
     Rule("times_per", _c(r"\b(?:once|twice|(?:one|two|three|four|five|six|seven|eight|nine|ten|\d{1,3})\s+times)\s+(?:a|an|per|each|every)\s+(?P<u>day|week|month|year|quarter|hour|decade)\b"), _h_times_per),
-    Rule("ref", _c(r"\b(?P<w>right\s+now|just\s+now|now|currently|presently|nowadays|these\s+days|present|the\s+present|more\s+recently|most\s+recently|recently|lately|as\s+soon\s+as\s+possible|soon|the\s+(?:near\s+|distant\s+|foreseeable\s+)?future|the\s+(?:distant\s+|recent\s+)?past|the\s+(?:near|short|long)\s+term|(?:the\s+)?coming\s+(?:days|weeks|months|years)|recent\s+(?:days|weeks|months|quarters|years|decades))\b"), _h_ref),
+    Rule("ref", _c(r"\b(?P<w>right\s+now|just\s+now|now|currently|presently|nowadays|these\s+days|present|the\s+present|more\s+recently|most\s+recently|recently|lately|as\s+soon\s+as\s+possible|soon|the\s+(?:near\s+|distant\s+|foreseeable\s+)?future|the\s+(?:distant\s+|recent\s+)?past|the\s+(?:near|short|long)\s+term|(?:the\s+)?coming\s+(?:days|weeks|months|years)|recent\s+(?:days|weeks|months|quarters|years|decades)|the\s+(?:days|weeks|months|years)\s+ahead)\b"), _h_ref),
 )
 
 
