@@ -79,6 +79,15 @@ def test_any_publication_date(pub: date) -> None:
     check(text, extract(text, pub))
 
 
+def test_ends_of_the_calendar() -> None:
+    text = (
+        "Last week, next year, Friday, in December, the third quarter, two days later, 2024, "
+        "mid-May, Christmas, this weekend, the 1990s, the next day, a year earlier, at 3 p.m."
+    )
+    for pub in (date.min, date.max, date(1, 1, 3), date(9999, 12, 28)):
+        check(text, extract(text, pub))
+
+
 def test_pathological_inputs_are_fast() -> None:
     cases = [
         "1" * 15_000,

@@ -309,7 +309,10 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
         s1 = bounds[k + 1] if k + 1 < len(bounds) else len(text)
         tense, close = _tense(cues, s0, s1, s, e)
         ctx = Context(pub, pub_at, tense, anchor_day, anchor_any, period, close)
-        res = resolve(sem, ctx)
+        try:
+            res = resolve(sem, ctx)
+        except (OverflowError, ValueError):
+            res = None  # arithmetic past the ends of the calendar (year 1 or 9999)
         floor = e
         if res is None:
             continue
