@@ -135,3 +135,15 @@ def test_partial_dates() -> None:
     assert parse_cli_date("2024") == date(2024, 1, 1)
     with pytest.raises(ValueError):
         parse_cli_date("2024-13")
+
+
+def test_common_and_rare_search_plans_agree(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A common word walks events in date order; a rare one sorts its matches: same answer."""
+    import tracker.store.timeline as timeline_module
+
+    for word in ("studio*", "OpenAI", "strike*"):
+        sorted_plan = run_json(demo, "--search", word, "--limit", "3")
+        monkeypatch.setattr(timeline_module, "COMMON_MATCHES", 1)
+        walked_plan = run_json(demo, "--search", word, "--limit", "3")
+        monkeypatch.undo()
+        assert walked_plan == sorted_plan and sorted_plan

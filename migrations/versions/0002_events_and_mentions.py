@@ -40,6 +40,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_span_start', ['span_class', 'start'], unique=False)
+        batch_op.create_index('ix_events_order', ['start', 'end', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_updated'), ['updated'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_revision'), ['revision'], unique=False)
 
@@ -104,5 +105,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_events_updated'))
         batch_op.drop_index(batch_op.f('ix_events_revision'))
         batch_op.drop_index('ix_events_span_start')
+        batch_op.drop_index('ix_events_order')
 
     op.drop_table('events')

@@ -112,7 +112,11 @@ class Event(Base):
     """A happening on the timeline, merged from the mentions that date it."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_span_start", "span_class", "start"),)
+    __table_args__ = (
+        Index("ix_events_span_start", "span_class", "start"),
+        # The timeline's own order; lets a common search walk events by date and stop early.
+        Index("ix_events_order", "start", "end", "id"),
+    )
 
     # An integer key keeps mention rows and the FTS rowid small; `id` is the public one.
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)

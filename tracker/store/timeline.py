@@ -16,6 +16,8 @@ from tracker.store._store import Store
 from tracker.store.models import SPAN_CLASSES, Entry, Event, EventTopic, Feed, Mention
 from tracker.views import EventView, MentionView
 
+# Above this many full-text matches, walking events in date order beats sorting matches.
+COMMON_MATCHES = 5000
 _FTS_TOKEN = re.compile(r"\w+\*?", re.UNICODE)
 
 
@@ -75,9 +77,16 @@ def timeline(store: Store, q: TimelineQuery) -> list[EventView]:
             match = fts_query(q.search)
             if match is None:
                 return []
-            stmt = stmt.where(
-                Event.pk.in_(select(text("rowid")).select_from(text("events_fts")).where(text("events_fts MATCH :m")))
-            ).params(m=match)
+            fts = "SELECT rowid FROM events_fts WHERE events_fts MATCH :m"
+            common = not (q.topics or q.since or q.until or q.feeds) and (
+                s.execute(text(f"SELECT count(*) FROM ({fts} LIMIT {COMMON_MATCHES})"), {"m": match}).scalar_one()
+                >= COMMON_MATCHES
+            )
+            # Rare words: look the matches up and sort them. Common words: sorting tens of
+            # thousands of matches is slow; "+pk" stops SQLite using the rowid lookup, so it
+            # walks ix_events_order in date order and stops after `limit` matches.
+            column = "+events.pk" if common else "events.pk"
+            stmt = stmt.where(text(f"{column} IN ({fts})")).params(m=match)
         if q.feeds:
             stmt = stmt.where(
                 Event.pk.in_(
