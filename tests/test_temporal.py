@@ -116,6 +116,9 @@ CASES: list[Case] = [
     C("Talks Thursday in Paris.", "Thursday", "2024-03-21"),
     C("Talks Tuesday in Paris.", "Tuesday", "2024-03-26"),
     C("Rain fell Friday morning.", "Friday morning", "2024-03-22TMO", "TIME"),
+    C("The vote was scheduled for Friday.", "Friday", "2024-03-22"),
+    C("The vote is scheduled for Friday.", "Friday", "2024-03-29"),
+    C("The offer had been due to expire Friday.", "Friday", "2024-03-22"),
     # --- bare months by tense; year boundaries
     C("The summit was held in May.", "May", "2023-05"),
     C("The summit will be held in May.", "May", "2024-05"),

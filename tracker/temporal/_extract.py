@@ -186,6 +186,10 @@ _REPORTING = frozenset(("said", "told", "announced"))
 _REPORTING_REACH = 4
 # Past forms that are never participles after "will be", "is", "to be".
 _FINITE_PAST = frozenset(("said", "was", "were", "had", "did", "ago", "last", "earlier", "previously"))
+_PAST_AUX_BEFORE = re.compile(
+    r"\b(?:had\s+been|was|were|had)\s+(?:(?:due|set|scheduled|slated|expected|planned)\s+to\s+)?$",
+    re.IGNORECASE,
+)
 _PASSIVE_BEFORE = re.compile(r"\b(?:is|are|be|being|will\s+be|to\s+be|been)\s+$", re.IGNORECASE)
 
 
@@ -216,8 +220,12 @@ def _find_cues(text: str) -> Cues:
                 text, max(0, m.start() - 12), m.start()
             ):
                 continue  # "will be held", "is expected": not the past
+            if label == "future" and _PAST_AUX_BEFORE.search(text, max(0, m.start() - 36), m.start()):
+                label_here = "past"  # "had been scheduled to", "was due to": plans of the past
+            else:
+                label_here = label
             reporting = m.group().lower() in _REPORTING
-            found.append((m.start(), m.end(), "report" if reporting else label))
+            found.append((m.start(), m.end(), "report" if reporting else label_here))
     found.sort()
     return [c[0] for c in found], [c[1] for c in found], [c[2] for c in found]
 
