@@ -200,3 +200,8 @@ def test_adversarial_input_stays_linear() -> None:
     started = time.perf_counter()
     split_sentences(text)
     assert time.perf_counter() - started < 1.0
+
+
+def test_inline_related_link_does_not_swallow_a_flattened_article() -> None:
+    text = "OpenAI met studios. Related: Sora heads to Hollywood. The studios were impressed."
+    assert content(text) == ["OpenAI met studios.", "The studios were impressed."]

@@ -292,9 +292,9 @@ def _can_join(
     return same_article or total >= needed
 
 
-def event_id(anchor: MentionKey, salt: int = 0) -> str:
-    """The id an event gets from its anchor mention (the earliest seen); `salt` resolves clashes."""
-    text = f"{anchor.source}\x1f{anchor.fingerprint}" + (f"\x1f{salt}" if salt else "")
+def event_id(anchor: MentionKey) -> str:
+    """The id an event gets from its anchor mention: the earliest seen, ties by key."""
+    text = f"{anchor.source}\x1f{anchor.fingerprint}"
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:ID_LENGTH]
 
 
@@ -303,7 +303,11 @@ def _anchor(group: Sequence[KeyedMention]) -> KeyedMention:
     return min(group, key=lambda km: (_rank(km)[:2], km.key))
 
 
-_PRECISE_MODS = {"START": 0, "MID": 0, "END": 0, "EARLY": 0, "LATE": 0}
+def _mod_rank(mod: str | None) -> int:
+    # For one interval, "mid-February" says more than "February", which says more than "around".
+    if mod in ("START", "MID", "END", "EARLY", "LATE"):
+        return 0
+    return 1 if mod is None else 2
 
 
 def _centrality(group: Sequence[KeyedMention], sims: Mapping[tuple[int, int], float], index: Sequence[int]) -> dict[MentionKey, float]:
@@ -324,7 +328,7 @@ def _event(group: Sequence[KeyedMention], sims: Mapping[tuple[int, int], float],
     counts = Counter((km.mention.value, km.mention.mod, km.mention.start, km.mention.end, km.mention.granularity) for km in precise)
     value, mod, start, end, granularity = min(
         counts,
-        key=lambda v: (-counts[v], _PRECISE_MODS.get(v[1] or "", 1 if v[1] is None else 2), v[0], v[1] or ""),
+        key=lambda v: (-counts[v], _mod_rank(v[1]), v[0], v[1] or ""),
     )
     if granularity == "time":
         # The timeline places events on days; the hour stays in the quotes.
@@ -364,7 +368,7 @@ def assign_ids(events: Sequence[MergedEvent], previous: Mapping[MentionKey, str]
     `previous` maps mention keys (or (source, fingerprint) tuples) to the event id they
     belonged to. Claims are settled largest first, ties by id then the event's smallest
     mention key; an old event split in two keeps its id for the larger part. Events with
-    no claim keep their derived id, re-salted if it is taken by another event.
+    no claim keep their derived id, re-hashed if an old event already used it.
     """
     claims: list[tuple[int, str, tuple[MentionKey, ...], int]] = []
     for index, event in enumerate(events):
@@ -387,20 +391,12 @@ def assign_ids(events: Sequence[MergedEvent], previous: Mapping[MentionKey, str]
         else:
             new_id = event.id
             salt = 0
-            anchor_key = _anchor_key_for(event)
             while new_id in reserved:
                 salt += 1
-                new_id = event_id(anchor_key, salt) if anchor_key else f"{event.id[:-2]}{salt:02x}"
+                new_id = hashlib.sha1(f"{event.id}\x1f{salt}".encode()).hexdigest()[:ID_LENGTH]
             reserved.add(new_id)
         out.append(event if new_id == event.id else replace(event, id=new_id))
     return out
-
-
-def _anchor_key_for(event: MergedEvent) -> MentionKey | None:
-    for key in event.mention_keys:
-        if event_id(key) == event.id:
-            return key
-    return None
 
 
 @dataclass(frozen=True)

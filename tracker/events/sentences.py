@@ -136,7 +136,11 @@ def split_sentences(text: str) -> list[Sentence]:
         trailer = False
         for start, end, flagged in spans:
             chunk = text[start:end]
-            if not trailer and _starts_trailer(chunk, first=start == spans[0][0]):
+            # Only a heading (first in its paragraph, or on a line of its own) takes the rest
+            # of the paragraph: in text flattened to one paragraph, "Related: ..." must not
+            # swallow the article.
+            heading = start == spans[0][0] or text[max(0, start - 40) : start].rstrip(" \t").endswith("\n")
+            if not trailer and heading and _starts_trailer(chunk, first=start == spans[0][0]):
                 trailer = True
             sentences.append(
                 Sentence(start, end, chunk, flagged or trailer or is_boilerplate(chunk), number)
