@@ -226,6 +226,8 @@ CASES: list[Case] = [
     C("It opens at 9 a.m. Monday.", "9 a.m. Monday", "2024-03-25T09:00", "TIME"),
     C("It opened at noon on Tuesday.", "noon on Tuesday", "2024-03-19T12:00", "TIME"),
     C("At 5 p.m. EST, Nov. 6, 2023, the offer expired.", "5 p.m. EST, Nov. 6, 2023", "2023-11-06T17:00", "TIME"),
+    C("By mid-afternoon, shares rose.", "mid-afternoon", "2024-03-23TAF", "TIME", "MID"),
+    C("At mid-afternoon yesterday, shares rose.", "mid-afternoon yesterday", "2024-03-22TAF", "TIME", "MID"),
     # --- holidays
     C("Shops close on Christmas.", "Christmas", "2023-12-25"),
     C("Shops will close on Christmas Day.", "Christmas Day", "2024-12-25"),

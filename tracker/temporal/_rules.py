@@ -48,6 +48,18 @@ class Rule:
 _I = re.IGNORECASE
 _WORD_BEFORE = re.compile(r"([A-Za-z']+)\W{0,3}$")
 _WORD_AFTER = re.compile(r"^\W{0,3}([A-Za-z']+)")
+# Small context checks of the handlers, compiled once.
+_OF_NEXT = re.compile(r"\s+of\b")
+_HYPHEN_WORD = re.compile(r"-[A-Za-z]")
+_MAY_VERB = re.compile(r"\s+(?:be|have|not|also|well|never|take|say)\b")
+_DASH_SPLIT = re.compile(r"[\s-]+")
+_ADJ_QUARTER = re.compile(r"-quarter$", re.IGNORECASE)
+_TODAY_NAME = re.compile(r"(?:USA|Psychology|China|Russia)\s+$")
+_CLOCK_TAIL = re.compile(r"\s*(?:h\b|hrs\b|hours\b|local\b|o'clock)", re.IGNORECASE)
+_IN_OF_AND = re.compile(r"\s+(?:of|and)\b")
+_AT_BEFORE = re.compile(r"\bat\s+$", re.IGNORECASE)
+_TERM_NOUN = re.compile(r"\s*[-\u2013]?\s*(?:care|debt|interest|loans?|rates?|bonds?|notes?|basis)\b", re.IGNORECASE)
+_AS_BEFORE = re.compile(r"\bas\s+$", re.IGNORECASE)
 
 
 def _prev_word(text: str, pos: int) -> str:
@@ -189,7 +201,7 @@ def _h_month_day(m: re.Match[str], text: str) -> list[Candidate]:
         return []
     mon = _g(m, text, "mon") or ""
     # "May 5" and "March 3" are dates, but "may 5" is not; abbreviations need no check
-    if mon in ("May", "March") and m.group("year") is None and re.match(r"-[A-Za-z]", text[m.end() : m.end() + 2]):
+    if mon in ("May", "March") and m.group("year") is None and _HYPHEN_WORD.match(text, m.end()):
         return []  # "May 5-based"
     return _one(m, Sem("cal", year=year, month=month, day=day, year_rel=year_rel, weekday=_wdp(m)))
 
@@ -242,7 +254,7 @@ def _h_month(m: re.Match[str], text: str) -> list[Candidate]:
         # the modal verb and the verb march: only with a temporal cue before them
         if _prev_word(text, m.start()) not in _MONTH_CUES:
             return []
-        if mon == "May" and re.match(r"\s+(?:be|have|not|also|well|never|take|say)\b", text[m.end() : m.end() + 8]):
+        if mon == "May" and _MAY_VERB.match(text, m.end()):
             return []
     direction = None
     if rel:
@@ -270,37 +282,42 @@ _UNIT_WORDS = frozenset(
 )
 
 
+# Labels after which a four-digit number is a name or a count, not a year.
+_NOT_YEAR_AFTER = re.compile(
+    r"\b(?:no|nos|number|flight|route|model|room|highway|windows|iphone|galaxy|boeing|airbus"
+    r"|page|pages|p|pp|section|article|resolution|rule|form|bus|train|channel|level)\.?\s+$",
+    re.IGNORECASE,
+)
+_YEAR_JOIN = re.compile(r"(?:\d{4}|\bmid|\bearly|\blate)-$", re.IGNORECASE)
+_YEAR_RANGE_AFTER = re.compile(r"-(?:\d{4}|\d\d)\b")
+
+
 def _h_year(m: re.Match[str], text: str) -> list[Candidate]:
     s = m.start("y")
-    before = text[max(0, s - 2) : s]
-    if before[-1:] in ("$", "#", "\u20ac", "\u00a3", "\u00a5", "-", "/", ".", ",", "+", ":"):
-        if not (before[-1:] == "-" and re.search(r"(?:\d{4}|\bmid|\bearly|\blate)-$", text[max(0, s - 6) : s], re.I)):
+    before = text[s - 1 : s] if s > 0 else ""
+    if before in ("$", "#", "\u20ac", "\u00a3", "\u00a5", "-", "/", ".", ",", "+", ":"):
+        # amounts, codes and decimals; but "2009-2010" and "mid-1996" are years
+        if not (before == "-" and _YEAR_JOIN.search(text, max(0, s - 6), s)):
             return []
-    after = text[m.end() : m.end() + 2]
-    if after[:1] in ("-", "/", ":") and not re.match(r"-(?:\d{4}|\d\d)\b", text[m.end() : m.end() + 6]):
+    if text[m.end() : m.end() + 1] in ("-", "/", ":") and not _YEAR_RANGE_AFTER.match(text, m.end()):
+        return []
+    if _NOT_YEAR_AFTER.search(text, max(0, s - 14), s):
         return []
     y = int(m.group("y"))
     prev = _prev_word(text, s)
-    if re.search(r"(?:No|Nos|no|number|Number|Flight|flight|Route|route|Model|model|Room|room|"
-                 r"Highway|Windows|iPhone|Galaxy|Boeing|Airbus|page|pages|p|pp|Section|section|"
-                 r"Article|article|Resolution|resolution|Rule|rule|Form|form)\.?\s+$",
-                 text[max(0, s - 14) : s]):
-        return []
     if y < 1900 and prev not in _YEAR_CUES and not m.group("the"):
-        return []
+        return []  # old years need a cue: "in 1848", not "1500 points"
     nxt = _next_word(text, m.end())
-    gap = text[m.end() : m.end() + 1]
-    if nxt and gap == " ":
+    if nxt and text[m.end() : m.end() + 1] == " ":
         low = nxt.lower()
+        # "2000 shares", "1500 km": a count of something plural or measured
         if low in _UNIT_WORDS or (
             nxt.islower() and low.endswith("s") and len(low) > 3 and low not in _NOT_PLURAL
             and not low.endswith("ss")
         ):
             return []
-    if prev in ("the", "a", "an") and not m.group("the") and nxt and nxt.islower() and nxt not in ("and", "or", "to"):
-        # "the 1990 budget" is a year; "a 2000 increase" is a number
-        if prev != "the":
-            return []
+        if prev in ("a", "an") and nxt.islower():
+            return []  # "a 2000 increase"
     return _one(m, Sem("cal", year=y))
 
 
@@ -363,7 +380,7 @@ _SPOKEN_TENS = {"ten": 10, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
 
 
 def _h_spoken_year(m: re.Match[str], text: str) -> list[Candidate]:
-    words = re.split(r"[\s-]+", m.group("rest").lower())
+    words = _DASH_SPLIT.split(m.group("rest").lower())
     total = 0
     for w in words:
         if w in ("oh", "and"):
@@ -406,7 +423,7 @@ def _h_quarter(m: re.Match[str], text: str) -> list[Candidate]:
             year_rel = _YEAR_REL[m.group(g).lower()]
     start = m.start()
     pre = m.group("pre")
-    adjectival = re.search(r"-quarter$", m.group("body"), re.I) is not None and not (
+    adjectival = _ADJ_QUARTER.search(m.group("body")) is not None and not (
         m.group("y2") or m.group("yrel2") or m.group("y3")
     )
     if pre and (pre.lower() != "the" or adjectival):
@@ -429,7 +446,7 @@ def _h_half(m: re.Match[str], text: str) -> list[Candidate]:
     year = _year(ys) if ys else None
     year_rel = _YEAR_REL[m.group("yrel").lower()] if m.group("yrel") else None
     if year is None and year_rel is None:
-        if m.group("ofyear") is None and re.match(r"\s+of\b", text[m.end() : m.end() + 4]):
+        if m.group("ofyear") is None and _OF_NEXT.match(text, m.end()):
             return []  # "the first half of the game"
         if not m.group("the"):
             return []
@@ -454,7 +471,7 @@ def _h_season(m: re.Match[str], text: str) -> list[Candidate]:
     year_rel = _YEAR_REL[m.group("yrel").lower()] if m.group("yrel") else None
     rel = (m.group("rel") or "").lower().split()
     if year is None and year_rel is None:
-        if re.match(r"\s+of\b", text[m.end() : m.end() + 4]):
+        if _OF_NEXT.match(text, m.end()):
             return []  # "the fall of Rome", "spring of hope"
         prev = _prev_word(text, m.start())
         if rel == ["the"] and season == "FA" and word.islower():
@@ -533,7 +550,7 @@ _DEICTIC = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
 
 def _h_deictic(m: re.Match[str], text: str) -> list[Candidate]:
     word = m.group("w").lower()
-    if word == "today" and m.start() > 0 and re.search(r"(?:USA|Psychology|China|Russia)\s+$", text[max(0, m.start() - 12) : m.start()]):
+    if word == "today" and m.start() > 0 and _TODAY_NAME.search(text, max(0, m.start() - 12), m.start()):
         return []  # newspaper and channel names
     tod = _TOD[m.group("tod").lower()] if m.group("tod") else ("NI" if word == "tonight" else None)
     return _one(m, Sem("rel", "TIME" if tod else "DATE", unit="day", offset=_DEICTIC[word], tod=tod))
@@ -544,6 +561,22 @@ def _h_this_tod(m: re.Match[str], text: str) -> list[Candidate]:
     tod = _TOD[m.group("tod").lower()]
     offset = -1 if word in ("last", "yesterday") else 0
     return _one(m, Sem("rel", "TIME", unit="day", offset=offset, tod=tod))
+
+
+_TOD_MOD = {"early": "START", "late": "END", "mid": "MID"}
+
+
+def _h_tod_mod(m: re.Match[str], text: str) -> list[Candidate]:
+    """"mid-afternoon", "late evening yesterday": a part of a day with a modifier."""
+    tod = _TOD[m.group("tod")]
+    mod = _TOD_MOD[m.group("mod")]
+    day = m.group("day")
+    if day is None or day in _DEICTIC:
+        offset = _DEICTIC[day] if day else 0
+        return _one(m, Sem("rel", "TIME", unit="day", offset=offset, tod=tod, mod=mod))
+    if not _capitalized(_g(m, text, "day") or ""):
+        return []
+    return _one(m, Sem("weekday", "TIME", weekday=WEEKDAYS[day], tod=tod, mod=mod))
 
 
 def _h_clock(m: re.Match[str], text: str) -> list[Candidate]:
@@ -558,7 +591,7 @@ def _h_clock(m: re.Match[str], text: str) -> list[Candidate]:
     else:
         prev = _prev_word(text, m.start())
         tail = text[m.end() : m.end() + 14].lower()
-        if m.group("tz") is None and prev not in _CLOCK_CUES and not re.match(r"\s*(?:h\b|hrs\b|hours\b|local\b|o'clock)", tail):
+        if m.group("tz") is None and prev not in _CLOCK_CUES and not _CLOCK_TAIL.match(tail):
             return []
         if hour > 24 or minute > 59:
             return []
@@ -725,7 +758,7 @@ def _h_duration(m: re.Match[str], text: str) -> list[Candidate]:
     if n is not None and not single and n == 1 and plural:
         return []
     if unit == "quarter" and (
-        "-" in m.group("sep") or re.match(r"\s+of\b", text[m.end() : m.end() + 4])
+        "-" in m.group("sep") or _OF_NEXT.match(text, m.end())
     ):
         return []  # "three-quarters of", "a quarter of": fractions
     if isinstance(n, int) and n >= 1000 and not plural:
@@ -783,7 +816,7 @@ def _h_bare_units(m: re.Match[str], text: str) -> list[Candidate]:
     prev = _prev_word(text, m.start())
     if prev not in ("for", "in", "over", "within", "took", "take", "takes", "lasted", "spent", "spend"):
         return []
-    if prev == "in" and re.match(r"\s+(?:of|and)\b", text[m.end() : m.end() + 5]):
+    if prev == "in" and _IN_OF_AND.match(text, m.end()):
         return []
     unit = _unit_key(m.group("unit"))
     code, mult = UNIT_CODES[unit]
@@ -870,12 +903,12 @@ _REFS = {
 def _h_ref(m: re.Match[str], text: str) -> list[Candidate]:
     word = " ".join(m.group("w").lower().split())
     if word == "present":
-        if not re.search(r"\bat\s+$", text[max(0, m.start() - 4) : m.start()], re.I):
+        if not _AT_BEFORE.search(text, max(0, m.start() - 4), m.start()):
             return []
     if word == "now":
         if m.start() > 0 and text[m.start() - 1] in "-'\u2019" or text.startswith("-", m.end()):
             return []  # "now-defunct", "know-how"-like compounds
-    if word in ("the long term", "the short term") and re.match(r"\s*[-\u2013]?\s*(?:care|debt|interest|loans?|rates?|bonds?|notes?|basis)\b", text[m.end() : m.end() + 12].lower()):
+    if word in ("the long term", "the short term") and _TERM_NOUN.match(text, m.end()):
         return []
     if word == "soon after":
         return []
@@ -884,7 +917,7 @@ def _h_ref(m: re.Match[str], text: str) -> list[Candidate]:
     if word in ("recent weeks", "recent months", "recent quarters"):
         # TimeML reads these as a stretch of unknown length up to now
         return _one(m, Sem("duration", "DURATION", value={"w": "PXW", "m": "PXM", "q": "PXQ"}[word[7]]))
-    if word == "soon" and re.search(r"\bas\s+$", text[max(0, m.start() - 4) : m.start()]):
+    if word == "soon" and _AS_BEFORE.search(text, max(0, m.start() - 4), m.start()):
         return []  # "as soon as" is a conjunction
     return _one(m, Sem("ref", value=_REFS[word]))
 
@@ -940,6 +973,7 @@ RULES: tuple[Rule, ...] = (
     Rule("deictic", _c(r"\b(?P<w>today|tonight|yesterday|tomorrow)\b(?:\s+(?P<tod>morning|afternoon|evening|night))?"), _h_deictic),
     Rule("this_tod", _c(r"\b(?P<rel>this|last|yesterday|tomorrow)\s+(?P<tod>morning|afternoon|evening|night)\b"), _h_this_tod),
     Rule("clock", re.compile(rf"\b(?P<h>[012]?\d)(?:[:.](?P<mi>[0-5]\d))?(?:\s*(?P<ampm>[aApP]\.\s?[mM]\.?|[aApP][mM]\b)|(?<=\d\d)(?=\s*{TZ})|(?<=:\d\d)(?!\d))(?:\s*(?P<tz>{TZ}))?"), _h_clock, cased=True),
+    Rule("tod_mod", _c(r"\b(?P<mod>early|late|mid)[\s-]?(?P<tod>morning|afternoon|evening)\b(?:\s+(?P<day>yesterday|today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b)?"), _h_tod_mod),
     Rule("noon", _c(r"\b(?P<w>noon|midnight|midday)\b"), _h_noon),
     Rule("rel_period", _c(rf"\b(?P<rel>{_REL_WORDS})\s+(?P<unit>fiscal\s+year|full\s+year|fiscal\s+quarter|weekend|week|month|year|quarter|decade|century|day)\b(?!-)"), _h_rel_period),
     Rule("edge_of", _c(r"\b(?:the\s+)?(?:very\s+)?(?P<edge>end|close|beginning|start|middle)\s+of\s+the\s+(?P<unit>year|month|week|quarter|decade|century|day)\b(?!['\u2019]s)"), _h_edge_of),
