@@ -63,9 +63,12 @@ class Env:
         for name, options in feeds.items():
             lines.append(f"  - name: {name}")
             lines += [f"    {key}: {value}" for key, value in {"interval": "2s", "timeout": "3s", **options}.items()]
+        return self.replace("\n".join(lines) + "\n")
+
+    def replace(self, text: str) -> Path:
         # Write then rename, as editors and config managers do: the daemon never reads half a file.
         tmp = self.config.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(self.config)
         return self.config
 
@@ -115,13 +118,13 @@ class DaemonProcess:
         assert self.proc.poll() is None, self.log
         return self
 
-    def signal(self, signum: int) -> None:
+    def send(self, signum: int) -> None:
         self.proc.send_signal(signum)
 
-    def stop(self, timeout: float = 10.0) -> tuple[int, float]:
-        """SIGTERM; the exit code and how long it took."""
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 10.0) -> tuple[int, float]:
+        """SIGTERM (or signum); the exit code and how long it took."""
         started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(signum)
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -179,7 +182,9 @@ def test_polls_on_schedule_politely_and_recovers(
         return Reply(body=rss(("f1", "Flaky")).encode())
 
     flaky = feed_server.route("/flaky", flaky_reply)
-    env.write({"news": {"url": news}, "busy": {"url": busy}, "flaky": {"url": flaky, "interval": "1s"}})
+    gone = feed_server.route("/gone", Reply(status=410, content_type=None))
+    env.write({"news": {"url": news}, "busy": {"url": busy}, "flaky": {"url": flaky, "interval": "1s"},
+               "gone": {"url": gone, "interval": "1s"}})
     d = start(daemons, env, "--check-config-every", "3600")
 
     # Conditional GET: the second request revalidates with the ETag of the first answer.
@@ -194,7 +199,7 @@ def test_polls_on_schedule_politely_and_recovers(
     # CLI reads work while the daemon writes.
     feeds = env.cli("feeds", "--format", "json")
     assert feeds.returncode == 0, feeds.stderr
-    assert {f["name"] for f in json.loads(feeds.stdout)} == {"news", "busy", "flaky"}
+    assert {f["name"] for f in json.loads(feeds.stdout)} == {"news", "busy", "flaky", "gone"}
     timeline = env.cli("timeline")
     assert timeline.returncode == 0, timeline.stderr
     assert "locked" not in feeds.stderr + timeline.stderr
@@ -204,7 +209,8 @@ def test_polls_on_schedule_politely_and_recovers(
     row = env.feed_row("flaky")
     assert row["consecutive_errors"] == 0 and row["last_error"] is None and row["backoff_reason"] is None
     assert len(flaky_calls) >= 4
-    assert len(poll_lines(d.log, "flaky")) >= 4
+    # The line is logged just after the poll's commit.
+    wait_for(lambda: len(poll_lines(d.log, "flaky")) >= 4, what="one log line per flaky poll")
 
     # Retry-After: 3600 was obeyed: one request in the whole window, and `feeds` says why.
     assert len(feed_server.requests_to("/busy")) == 1
@@ -212,6 +218,9 @@ def test_polls_on_schedule_politely_and_recovers(
     assert health["busy"]["last_status"] == "error"
     assert "retry after 1h" in str(health["busy"]["backoff_reason"])
     assert "backoff: server asked to retry after 1h" in env.cli("feeds").stdout
+    # 410 Gone: retired after one request, although its interval is a second.
+    assert len(feed_server.requests_to("/gone")) == 1
+    assert health["gone"]["last_status"] == "gone" and health["gone"]["next_due"] is None
 
     code, took = d.stop()
     assert code == 0 and took < 10
@@ -275,20 +284,30 @@ def test_sighup_reload_adds_and_removes_feeds(
 ) -> None:
     feed_server.feed("/a.xml", rss(("a1", "A")))
     feed_server.feed("/b.xml", rss(("b1", "B")))
-    env.write({"a": {"url": feed_server.url("/a.xml"), "interval": "1s"}})
+    feed_server.route("/old", Reply(status=410, content_type=None))
+    feed_server.feed("/new.xml", rss(("m1", "Moved")))
+    env.write({"a": {"url": feed_server.url("/a.xml"), "interval": "1s"},
+               "moved": {"url": feed_server.url("/old"), "interval": "1s"}})
     d = start(daemons, env, "--check-config-every", "3600")
-    wait_for(lambda: feed_server.requests_to("/a.xml"), what="a polled")
+    wait_for(lambda: feed_server.requests_to("/a.xml") and env.feed_row("moved").get("last_status") == "gone",
+             what="a polled and moved gone")
 
-    env.write({"b": {"url": feed_server.url("/b.xml"), "interval": "1s"}})
-    d.signal(signal.SIGHUP)
+    env.write({"b": {"url": feed_server.url("/b.xml"), "interval": "1s"},
+               "moved": {"url": feed_server.url("/new.xml"), "interval": "1s"}})
+    d.send(signal.SIGHUP)
     wait_for(lambda: "config reloaded" in d.log, what="the reload")
-    assert "added: b; removed: a" in d.log
+    assert "added: b; removed: a; changed: moved" in d.log
     a_after_reload = len(feed_server.requests_to("/a.xml"))
     wait_for(lambda: len(feed_server.requests_to("/b.xml")) >= 2, what="b polled twice")
     # At most one poll of a that was already running when the reload came.
     assert len(feed_server.requests_to("/a.xml")) <= a_after_reload + 1
     assert env.entry_titles("b") == {"B"}
-    assert d.stop()[0] == 0
+    # A gone feed comes back when its URL changes.
+    wait_for(lambda: env.entry_titles("moved") == {"Moved"}, what="the moved feed to be polled at its new URL")
+    assert len(feed_server.requests_to("/old")) == 1
+    # SIGINT (Ctrl-C) stops it as cleanly as SIGTERM.
+    assert d.stop(signal.SIGINT)[0] == 0
+    assert "stopping (SIGINT)" in d.log and "Traceback" not in d.log
 
 
 def test_changed_file_reloads_and_invalid_config_keeps_the_old(
@@ -303,7 +322,7 @@ def test_changed_file_reloads_and_invalid_config_keeps_the_old(
                "c": {"url": feed_server.url("/c.xml"), "interval": "1s"}})
     wait_for(lambda: env.entry_titles("c") == {"C"}, what="the added feed c to be polled")
 
-    env.config.write_text(env.config.read_text() + "  - name: bad\n    interval: 5 minutes\n", encoding="utf-8")
+    env.replace(env.config.read_text() + "  - name: bad\n    interval: 5 minutes\n")
     wait_for(lambda: "config not reloaded" in d.log, what="the invalid config to be reported")
     errors = [line for line in d.log.splitlines() if "config not reloaded" in line]
     assert len(errors) == 1, d.log
@@ -403,6 +422,42 @@ def test_a_feed_polled_meanwhile_is_not_polled_again_until_due(tracker_config: P
             s.execute(update(Feed).where(Feed.name == "local").values(next_due=None))
         daemon._run_feed("local")
         assert polled == ["local"]
+    finally:
+        daemon.stop()
+        tracker.close()
+
+
+def test_a_crashing_poll_costs_one_poll_not_the_daemon(tracker_config: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tracker = make_tracker(load_config(tracker_config))
+
+    def buggy_poll(_tracker: object, _cfg: FeedConfig) -> PollResult:
+        raise ZeroDivisionError("a bug")
+
+    daemon = Daemon(tracker, poll=buggy_poll)
+    try:
+        daemon.start()
+        daemon._run_feed("local")  # does not raise
+        assert "local: poll crashed" in caplog.text and "ZeroDivisionError" in caplog.text
+        # Still scheduled, backing off in memory since nothing reached the database.
+        due = daemon.scheduled()["local"]
+        assert due is not None and due > datetime.now(timezone.utc)
+    finally:
+        daemon.stop()
+        tracker.close()
+
+
+def test_gone_feeds_get_no_job(tracker_config: Path) -> None:
+    from sqlalchemy import update
+
+    from tracker.store import Feed
+
+    tracker = make_tracker(load_config(tracker_config))
+    with tracker.store.write() as s:
+        s.execute(update(Feed).where(Feed.name == "local").values(gone=True))
+    daemon = Daemon(tracker)
+    try:
+        daemon.start()
+        assert daemon.scheduled() == {}
     finally:
         daemon.stop()
         tracker.close()
