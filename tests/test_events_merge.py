@@ -360,3 +360,30 @@ def test_random_mentions_merge_the_same_in_any_order(kms: list[KeyedMention], rn
         # Every member's interval contains the event's: the most precise one they agree on.
         assert all(m.start <= event.start and event.end <= m.end for m in members)
         assert event.topics == frozenset().union(*(m.topics for m in members))
+
+
+def test_single_sentence_unveiling_and_meetings_stay_apart() -> None:
+    # The brief's pair at its barest: the shared words are only names ("OpenAI", "Sora").
+    unveiled = article("a:1", "OpenAI unveiled Sora in mid-February.",
+                       {"mid-February": ("2024-02", "MID", "month", (date(2024, 2, 11), date(2024, 2, 20)))}, published=MON)
+    meetings = article("b:1", "OpenAI held meetings with studios last month to show off Sora.",
+                       {"last month": ("2024-02", None, "month", FEB)}, published=THU)
+    assert len(merge(unveiled + meetings)) == 2
+
+
+def test_paraphrased_unveiling_merges() -> None:
+    mid = (date(2024, 2, 11), date(2024, 2, 20))
+    a = article("a:1", "OpenAI unveiled Sora, a model that turns text prompts into video, in mid-February.",
+                {"mid-February": ("2024-02", "MID", "month", mid)}, published=MON)
+    b = article("b:1", "In mid-February, OpenAI introduced Sora, which can create minute-long videos from text.",
+                {"mid-February": ("2024-02", "MID", "month", mid)}, published=THU)
+    [event] = merge(a + b)
+    assert (event.start, event.end, event.mod) == (*mid, "MID")
+
+
+def test_two_meetings_in_one_week_stay_apart() -> None:
+    a = article("a:1", "OpenAI met Hollywood studios in Los Angeles this week.",
+                {"this week": ("2024-W13", None, "week", W13)}, published=THU)
+    b = article("b:1", "The Writers Guild held a membership meeting in New York this week to discuss AI.",
+                {"this week": ("2024-W13", None, "week", W13)}, published=THU)
+    assert len(merge(a + b)) == 2

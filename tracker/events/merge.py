@@ -30,7 +30,6 @@ __all__ = [
     "merge",
     "same_event",
     "similarity",
-    "term_weights",
 ]
 
 # Content similarity needed to call two compatible mentions one event, by how vague the
@@ -87,57 +86,75 @@ class MergedEvent:
     first_seen: datetime
 
 
-def term_weights(mentions: Iterable[EventMention]) -> dict[str, float]:
-    """IDF over the mentions being merged: words every candidate shares ("OpenAI", "Sora")
-    say little about which happening a sentence describes; rarer shared words say more."""
-    docs = [m.terms for m in mentions]
-    df = Counter(t for terms in docs for t in terms)
-    return {t: math.log(1 + len(docs) / d) for t, d in df.items()}
+class _Background:
+    """How common each term is among the mentions being merged.
+
+    A pair is compared against the *other* mentions: a word most of them share ("OpenAI",
+    "Sora" in a Sora neighbourhood) says little about which happening a sentence describes;
+    with no other mentions every word counts the same, so two mentions alone compare plainly.
+    """
+
+    def __init__(self, mentions: Sequence[EventMention]) -> None:
+        self.n = len(mentions)
+        self.df = Counter(t for m in mentions for t in m.terms)
+        self._totals: dict[int, float] = {}
+
+    def weight(self, t: str, shared: bool) -> float:
+        others = self.n - 2
+        in_others = self.df[t] - (2 if shared else 1)
+        return 1.0 + math.log((others + 1) / (max(in_others, 0) + 1))
+
+    def total(self, m: EventMention) -> float:
+        """The mention's weight as if it shared nothing; shared terms are corrected per pair."""
+        key = id(m)
+        if key not in self._totals:
+            self._totals[key] = sum(self.weight(t, False) * _multiplier(m, t) for t in sorted(m.terms))
+        return self._totals[key]
+
+    def similarity(self, a: EventMention, b: EventMention) -> float:
+        if not a.terms or not b.terms:
+            return 0.0
+        shared_sum = 0.0
+        total_a, total_b = self.total(a), self.total(b)
+        # Sorted, so float sums come out bit-identical whatever the process's hash seed.
+        for t in sorted(a.terms & b.terms):
+            w1, w2 = self.weight(t, False), self.weight(t, True)
+            ma, mb = _multiplier(a, t), _multiplier(b, t)
+            total_a += (w2 - w1) * ma
+            total_b += (w2 - w1) * mb
+            shared_sum += w2 * min(ma, mb)
+        if (total_a, len(a.terms)) <= (total_b, len(b.terms)):
+            total, size = total_a, len(a.terms)
+        else:
+            total, size = total_b, len(b.terms)
+        # A three-word sentence shares a word with anything; count it as MIN_TERMS words.
+        denominator = total * max(MIN_TERMS, size) / size
+        return shared_sum / denominator if denominator > 0 else 0.0
 
 
-def similarity(a: EventMention, b: EventMention, weights: Mapping[str, float] | None = None) -> float:
+def _multiplier(m: EventMention, t: str) -> float:
+    if t in m.focus:
+        return FOCUS_WEIGHT
+    if t in m.keywords:
+        return KEYWORD_WEIGHT
+    return 1.0
+
+
+def similarity(a: EventMention, b: EventMention, background: Sequence[EventMention] = ()) -> float:
     """Weighted overlap coefficient of content terms, damped for very short sentences.
 
-    Each mention weighs a term by its rarity among the mentions merged (`weights`, IDF),
+    A term weighs by its rarity among the `background` mentions (the other candidates),
     doubled next to the date expression (it says what the date is the date of), halved
     for topic keywords elsewhere in the sentence (every mention of the topic has them).
     Score: the sum over shared terms of the smaller weight, over the smaller total.
     """
-    if not a.terms or not b.terms:
-        return 0.0
-    return _overlap(_vector(a, weights), _vector(b, weights))
-
-
-def _overlap(va: Mapping[str, float], vb: Mapping[str, float]) -> float:
-    if not va or not vb:
-        return 0.0
-    if len(vb) < len(va):
-        va, vb = vb, va
-    shared = sum(min(w, vb[t]) for t, w in va.items() if t in vb)
-    total_a, total_b = sum(va.values()), sum(vb.values())
-    small = va if (total_a, len(va)) <= (total_b, len(vb)) else vb
-    total = min(total_a, total_b)
-    # A three-word sentence shares a word with anything; count it as MIN_TERMS words.
-    denominator = total * max(MIN_TERMS, len(small)) / len(small)
-    return shared / denominator if denominator else 0.0
-
-
-def _vector(m: EventMention, weights: Mapping[str, float] | None) -> dict[str, float]:
-    out = {}
-    # Sorted, so float sums come out bit-identical whatever the process's hash seed.
-    for t in sorted(m.terms):
-        w = weights.get(t, 1.0) if weights is not None else 1.0
-        if t in m.focus:
-            w *= FOCUS_WEIGHT
-        elif t in m.keywords:
-            w *= KEYWORD_WEIGHT
-        out[t] = w
-    return out
+    return _Background([a, b, *background]).similarity(a, b)
 
 
 def _share_what(a: EventMention, b: EventMention) -> bool:
     """Whether two mentions share a word beyond names: "OpenAI ... Sora" alone is no happening."""
-    return bool((a.terms - a.names) & (b.terms - b.names))
+    names = a.names | b.names  # a name in either article is a name in both
+    return bool((a.terms & b.terms) - names)
 
 
 def _compatible(a: EventMention, b: EventMention) -> bool:
@@ -154,11 +171,11 @@ def _threshold(a: EventMention, b: EventMention) -> float:
     return THRESHOLD_WIDER
 
 
-def same_event(a: KeyedMention, b: KeyedMention, weights: Mapping[str, float] | None = None) -> float | None:
+def same_event(a: KeyedMention, b: KeyedMention, background: Sequence[EventMention] = ()) -> float | None:
     """The similarity score when `a` and `b` are one happening, else None (symmetric)."""
     if not _compatible(a.mention, b.mention):
         return None
-    return _link(a, b, similarity(a.mention, b.mention, weights))
+    return _link(a, b, similarity(a.mention, b.mention, background))
 
 
 def _link(a: KeyedMention, b: KeyedMention, score: float) -> float | None:
@@ -197,7 +214,7 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
 
     Rule: mentions are linked when `same_event` holds (topics overlap or both empty,
     intervals equal or nested, content similarity -- overlap of content terms weighted by
-    their rarity among the mentions given -- over a threshold that depends on how precise
+    their rarity among the other mentions given -- over a threshold that depends on how precise
     the dates are; same-article pairs need equal intervals and a high score).
     Links are applied best first (score, then the keys, so ties are canonical), and two
     clusters join only if every cross pair has nested intervals, no two sentences of one
@@ -207,8 +224,7 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     """
     unique = _dedupe(mentions)
     n = len(unique)
-    weights = term_weights(km.mention for km in unique)
-    vectors = [_vector(km.mention, weights) for km in unique]
+    background = _Background([km.mention for km in unique])
     # Similarity of every pair with nested intervals; a pair missing here can never share a cluster.
     sims: dict[tuple[int, int], float] = {}
     scores: dict[tuple[int, int], float] = {}
@@ -216,7 +232,7 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
         for j in range(i + 1, n):
             if not _compatible(unique[i].mention, unique[j].mention):
                 continue
-            sims[(i, j)] = _overlap(vectors[i], vectors[j])
+            sims[(i, j)] = background.similarity(unique[i].mention, unique[j].mention)
             s = _link(unique[i], unique[j], sims[(i, j)])
             if s is not None:
                 scores[(i, j)] = s

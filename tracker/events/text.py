@@ -161,9 +161,12 @@ def proper_names(sentences: Iterable[str]) -> frozenset[str]:
     for sentence in sentences:
         for number, m in enumerate(_TOKEN.finditer(sentence)):
             word = m.group()
+            key = word.lower().replace("’", "'").removesuffix("'s").strip("'")
+            if any(c.isupper() for c in word[1:]):
+                capital.add(key)  # "OpenAI", "SAG", "iPhone": a name wherever it stands
+                continue
             if number == 0 or _SENTENCE_OPENING.search(sentence[max(0, m.start() - 3) : m.start()]):
                 continue
-            key = word.lower().replace("’", "'").removesuffix("'s").strip("'")
             (capital if word[0].isupper() else lower).add(key)
     return frozenset(capital - lower)
 
