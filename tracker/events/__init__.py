@@ -13,17 +13,19 @@ from tracker.events.merge import (
     same_event,
     similarity,
 )
-from tracker.events.mentions import EventMention, find_mentions, is_calendar_mention
+from tracker.events.mentions import EventMention, Extractor, TemporalLike, find_mentions, is_calendar_mention
 from tracker.events.sentences import Sentence, is_boilerplate, split_sentences
 from tracker.events.topics import TopicMatcher
 
 __all__ = [
     "EventMention",
+    "Extractor",
     "KeyedMention",
     "MentionDiff",
     "MentionKey",
     "MergedEvent",
     "Sentence",
+    "TemporalLike",
     "TopicMatcher",
     "assign_ids",
     "diff_mentions",
