@@ -461,3 +461,34 @@ def test_gone_feeds_get_no_job(tracker_config: Path) -> None:
     finally:
         daemon.stop()
         tracker.close()
+
+
+def test_reload_applies_a_shorter_interval_at_once(tracker_config: Path) -> None:
+    from sqlalchemy import update
+
+    from tracker.store import Feed
+
+    tracker = make_tracker(load_config(tracker_config))
+    now = datetime.now(timezone.utc)
+    with tracker.store.write() as s:  # polled a minute ago with the 1h interval
+        s.execute(update(Feed).where(Feed.name == "local").values(
+            last_poll=(now - timedelta(minutes=1)).replace(tzinfo=None),
+            next_due=(now + timedelta(minutes=59)).replace(tzinfo=None),
+        ))
+    daemon = Daemon(tracker, poll=lambda _t, cfg: PollResult(cfg.name, "ok", next_due=now + timedelta(hours=1)))
+    try:
+        daemon.start()
+        due = daemon.scheduled()["local"]
+        assert due is not None and due > now + timedelta(minutes=50)
+        tracker_config.write_text(tracker_config.read_text().replace("interval: 1h", "interval: 10s"), encoding="utf-8")
+        assert daemon.reload("test")
+        due = daemon.scheduled()["local"]
+        assert due is not None and due < now + timedelta(seconds=15)
+        assert tracker.config.feed("local").interval == timedelta(seconds=10)
+        # An invalid file changes nothing.
+        tracker_config.write_text("feeds: {}\n", encoding="utf-8")
+        assert not daemon.reload("test")
+        assert tracker.config.feed("local").interval == timedelta(seconds=10)
+    finally:
+        daemon.stop()
+        tracker.close()

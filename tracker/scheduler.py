@@ -304,23 +304,30 @@ class Daemon:
         """Create or move the feed's job to when the database says it is due (none if gone)."""
         job_id = JOB_PREFIX + cfg.name
         now = self.tracker.clock()
-        with self.tracker.store.write() as s:
-            row = s.scalars(select(Feed).where(Feed.name == cfg.name)).one()
-            if row.gone:
-                due = None
-            else:
-                due = resume_due(
-                    now=now,
-                    interval=cfg.interval,
-                    next_due=to_aware_utc(row.next_due) if row.next_due else None,
-                    last_poll=to_aware_utc(row.last_poll) if row.last_poll else None,
-                    backoff_reason=row.backoff_reason,
-                    max_spread=self._start_spread(),
-                    rng=self._rng,
-                )
-                # `tracker feeds` shows what the daemon will do, not a stale guess.
-                if row.next_due != to_naive_utc(due):
-                    row.next_due = to_naive_utc(due)
+        due: datetime | None
+        try:
+            with self.tracker.store.write() as s:
+                row = s.scalars(select(Feed).where(Feed.name == cfg.name)).one()
+                if row.gone:
+                    due = None
+                else:
+                    due = resume_due(
+                        now=now,
+                        interval=cfg.interval,
+                        next_due=to_aware_utc(row.next_due) if row.next_due else None,
+                        last_poll=to_aware_utc(row.last_poll) if row.last_poll else None,
+                        backoff_reason=row.backoff_reason,
+                        max_spread=self._start_spread(),
+                        rng=self._rng,
+                    )
+                    # `tracker feeds` shows what the daemon will do, not a stale guess.
+                    if row.next_due != to_naive_utc(due):
+                        row.next_due = to_naive_utc(due)
+        except TrackerError as exc:
+            # Schedule anyway: the poll will meet the database problem and report it.
+            log.error("%s: could not read its schedule: %s", cfg.name, exc)
+            due = resume_due(now=now, interval=cfg.interval, next_due=None, last_poll=None, backoff_reason=None,
+                             max_spread=self._start_spread(), rng=self._rng)
         if due is None:
             self._remove_job(job_id)
             log.info("%s: gone (410); not scheduled until its URL changes", cfg.name)
@@ -398,11 +405,7 @@ class Daemon:
             return
         if current != cfg:
             # The config changed while we polled: the reload's plan (from the database) wins.
-            try:
-                self._schedule_feed(current)
-            except TrackerError as exc:
-                log.error("%s: could not reschedule: %s", name, exc)
-                self._move_job(name, datetime.now(timezone.utc) + current.interval)
+            self._schedule_feed(current)
         elif due is None:
             self._remove_job(JOB_PREFIX + name)
         else:
@@ -493,10 +496,7 @@ class Daemon:
             try:
                 new = load_config(self.config_path)
                 self._apply(new)
-            except ConfigError as exc:
-                log.error("config not reloaded (%s), keeping the previous one: %s", why, exc)
-                return False
-            except TrackerError as exc:
+            except TrackerError as exc:  # ConfigError, or the database refusing the new rows
                 log.error("config not reloaded (%s), keeping the previous one: %s", why, exc)
                 return False
             return True
