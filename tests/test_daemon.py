@@ -396,6 +396,9 @@ def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
     first.release()
     second.acquire()
     second.release()
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    with pytest.raises(DaemonError, match="cannot create the lock file"):
+        DaemonLock(tmp_path / "a-file" / "x.db.lock").acquire()
 
 
 def test_a_feed_polled_meanwhile_is_not_polled_again_until_due(tracker_config: Path) -> None:
