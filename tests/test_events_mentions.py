@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tracker.config import Topic
 from tracker.events import EventMention, TopicMatcher, find_mentions, is_calendar_mention
 
@@ -181,3 +184,28 @@ def test_reprocessing_is_idempotent_and_edits_change_only_what_changed() -> None
 def test_a_repeated_sentence_is_one_mention() -> None:
     text = "The Writers Guild strike ended last year.\n\n“The Writers Guild strike ended last year.”"
     assert len(mentions(text, ("last year", "2023", "year", Y2023))) == 1
+
+
+WORDS = ["Sora", "studios", "It", "the", "strike", "OpenAI", "said", "on", "Monday", ".", ",", "\n", "\n\n", "By", "Jane",
+         "Related:", "“", "”", "U.S.", "Mr.", "last", "week", "?", "—", "meetings", "(Reuters)", "LOS", "ANGELES", "-"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=80), st.lists(st.tuples(st.integers(0, 400), st.integers(1, 12)), max_size=6))
+def test_find_mentions_never_breaks(words: list[str], spans: list[tuple[int, int]]) -> None:
+    text = " ".join(words)
+
+    def extract(body: str, _: object) -> list[FakeTemporal]:
+        out = []
+        for start, length in spans:
+            if start + length <= len(body):
+                out.append(FakeTemporal(start, start + length, body[start : start + length], "DATE", "2024-W13", None, "week", W13))
+        return out
+
+    for matcher in (MATCHER, TopicMatcher({})):
+        found = find_mentions(title="Sora", text=text, published=PUBLISHED, matcher=matcher, extractor=extract)
+        for m in found:
+            assert text[m.expr_start : m.expr_end] == m.expression
+            assert len(m.quote) <= 302 and len(m.summary) <= 121
+            assert m.start <= m.end
+        assert find_mentions(title="Sora", text=text, published=PUBLISHED, matcher=matcher, extractor=extract) == found
