@@ -212,6 +212,10 @@ def test_missing_date() -> None:
         ("20240323", datetime(2024, 3, 23, tzinfo=timezone.utc)),
         # A publisher a few hours ahead of our clock is normal.
         ("Mon, 25 Mar 2024 20:00:00 GMT", datetime(2024, 3, 25, 20, 0, tzinfo=timezone.utc)),
+        # Forms feedparser cannot read, read by dateparser.
+        ("23/03/2024 09:30", datetime(2024, 3, 23, 9, 30, tzinfo=timezone.utc)),
+        ("March 23rd 2024, 9:30 AM", datetime(2024, 3, 23, 9, 30, tzinfo=timezone.utc)),
+        ("Samstag, 23. März 2024 10:00", datetime(2024, 3, 23, 10, 0, tzinfo=timezone.utc)),
     ],
 )
 def test_plausible_dates(raw: str, expected: datetime) -> None:

@@ -175,8 +175,12 @@ def _entry(raw: Any, now: datetime) -> ParsedEntry:
     published_raw = _clean(raw.get("published"))
     # dict.get: FeedParserDict.get("updated") silently answers with the published date.
     updated_raw = _clean(dict.get(raw, "updated"))
-    published = _plausible(raw.get("published_parsed"), published_raw, now)
-    updated = _plausible(dict.get(raw, "updated_parsed"), updated_raw, now)
+    published = _plausible(raw.get("published_parsed"), published_raw, now) or _fallback_date(
+        raw.get("published_parsed"), published_raw, now
+    )
+    updated = _plausible(dict.get(raw, "updated_parsed"), updated_raw, now) or _fallback_date(
+        dict.get(raw, "updated_parsed"), updated_raw, now
+    )
     if published is None:
         # RSS 1.0 dc:date and Atom feeds without <published> only give an update time;
         # it is still a far better publication estimate than the time we first saw it.
@@ -260,6 +264,35 @@ def _plausible(parsed: object, raw: str | None, now: datetime) -> datetime | Non
     except (OverflowError, ValueError, OSError):
         return None
     if value > now + _FUTURE_SLACK:
+        return None
+    return value
+
+
+# Settings for reading a date string feedparser could not: absolute dates only, UTC when
+# the string names no zone, day-first never guessed from a US-style date.
+_DATEPARSER_SETTINGS = {
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "TIMEZONE": "UTC",
+    "TO_TIMEZONE": "UTC",
+    "PREFER_DAY_OF_MONTH": "first",
+    "REQUIRE_PARTS": ["day", "month", "year"],
+}
+
+
+def _fallback_date(parsed: object, raw: str | None, now: datetime) -> datetime | None:
+    """A date feedparser could not read ("23/03/2024 09:30", "March 23rd 2024, 9:30 AM")."""
+    if parsed is not None or not raw or len(raw) > 80:
+        return None
+    import dateparser  # slow to import; most feeds never need it
+
+    try:
+        value = dateparser.parse(raw, languages=None, settings=_DATEPARSER_SETTINGS)  # type: ignore[arg-type]
+    except Exception:  # dateparser raises assorted errors on odd input; a date is optional
+        return None
+    if value is None or str(value.year) not in raw:
+        return None
+    value = value.astimezone(timezone.utc)
+    if value.year < _EARLIEST_YEAR or value > now + _FUTURE_SLACK:
         return None
     return value
 
