@@ -75,7 +75,9 @@ def test_offsets_point_into_the_text() -> None:
         ("LOS ANGELES, March 25 (Reuters) - OpenAI met studios.", "LOS ANGELES, March 25 (Reuters)", "OpenAI met studios."),
         ("NEW YORK — The strike ended.", "NEW YORK", "The strike ended."),
         ("WASHINGTON, Nov. 9 (AP) -- The strike ended.", "WASHINGTON, Nov. 9 (AP)", "The strike ended."),
-        ("LONDON: Talks resumed.", "LONDON", "Talks resumed."),
+        ("LONDON (AP): Talks resumed.", "LONDON (AP)", "Talks resumed."),
+        ("SAN FRANCISCO/LOS ANGELES (Reuters) - Talks resumed.", "SAN FRANCISCO/LOS ANGELES (Reuters)", "Talks resumed."),
+        ("(Reuters) - Talks resumed.", "(Reuters)", "Talks resumed."),
     ],
 )
 def test_datelines_are_cut_off_and_flagged(text: str, dateline: str, rest: str) -> None:
@@ -148,6 +150,8 @@ def test_by_a_date_is_not_a_byline() -> None:
         "2024-03-23 09:41",
         "Reporting by Krystal Hu; Editing by Nick Zieminski",
         "Tags: AI, Hollywood, OpenAI",
+        "Jane Doe, Staff Writer",
+        "Jane Doe | Senior Entertainment Reporter",
     ],
 )
 def test_boilerplate(line: str) -> None:
@@ -205,3 +209,8 @@ def test_adversarial_input_stays_linear() -> None:
 def test_inline_related_link_does_not_swallow_a_flattened_article() -> None:
     text = "OpenAI met studios. Related: Sora heads to Hollywood. The studios were impressed."
     assert content(text) == ["OpenAI met studios.", "The studios were impressed."]
+
+
+def test_a_colon_heading_is_not_a_dateline() -> None:
+    assert content("SAG-AFTRA: Members will vote next week.") == ["SAG-AFTRA: Members will vote next week."]
+    assert content("UPDATE: The studios agreed.") == ["UPDATE: The studios agreed."]

@@ -48,11 +48,13 @@ _SPEECH_AFTER = re.compile(
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 
 # "LOS ANGELES (Reuters) -", "NEW YORK, March 23 (AP) —", "WASHINGTON —", "LONDON:".
+_PLACE = r"(?:[A-Z][A-Z.'’-]+(?:[ ,/]+[A-Z][A-Z.'’-]+){0,3}|\(\w[\w .&-]{0,30}\))"
+_DATELINE_DATE = r"(?:,\s*[A-Z][A-Za-z]{2,3}[a-z]*\.?\s+\d{1,2}(?:,\s*\d{4})?)"
+_AGENCY = r"(?:\s*\([A-Za-z][\w .&/-]{0,30}\))"
 _DATELINE = re.compile(
-    r"""^(?:[A-Z][A-Z.'’-]+(?:[ ,]+[A-Z][A-Z.'’-]+){0,3}|\(\w[\w .&-]{0,30}\))
-        (?:,\s*[A-Z][A-Za-z]{2,3}[a-z]*\.?\s+\d{1,2}(?:,\s*\d{4})?)?
-        (?:\s*\([A-Za-z][\w .&/-]{0,30}\))?
-        \s*(?:--|[-–—:])\s+(?=\S)""",
+    # A colon only with a date or an agency: "UPDATE:" or "SAG-AFTRA:" open sentences, not datelines.
+    rf"""^(?:{_PLACE}{_DATELINE_DATE}?{_AGENCY}?\s*(?:--|[-–—])
+        |{_PLACE}(?:{_DATELINE_DATE}{_AGENCY}?|{_AGENCY})\s*:)\s+(?=\S)""",
     re.VERBOSE,
 )
 # "By Jane Doe", "By Jane Doe and John Roe, Reuters", "By JANE DOE".
@@ -110,6 +112,9 @@ _BOILERPLATE_NAMED = [
         r"(?:[\w-]+\s+){0,5}(?:reporter|writer|editor|correspondent|journalist|columnist|contributor|author|"
         r"analyst|producer|critic|blogger|freelancer)s?\b",
         r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}\s+(?:covers|writes about|reports on)\s",
+        # "Jane Doe, Staff Writer" / "Jane Doe | Senior Reporter"
+        r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}\s*[,|]\s*(?:[A-Za-z-]+\s+){0,3}"
+        r"(?:[Ww]riter|[Rr]eporter|[Ee]ditor|[Cc]orrespondent|[Cc]ontributor|[Cc]olumnist)s?\s*$",
     )
 ]
 # Once one of these starts a paragraph, the rest of the paragraph is links or bio, not news.
