@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from tracker.config import Topic
-from tracker.events import KeyedMention, MergedEvent, TopicMatcher, find_mentions, merge
+from tracker.events import Extractor, KeyedMention, MergedEvent, TopicMatcher, find_mentions, merge
 
 TOPICS = {
     "sora": Topic("sora", "OpenAI Sora", ("Sora", "text-to-video")),
@@ -350,11 +350,13 @@ def test_no_event_from_boilerplate_bylines_datelines_or_statements() -> None:
 
 # --- The same story through the real tagger.
 
-temporal = pytest.importorskip("tracker.temporal")
+@pytest.fixture
+def tagger() -> Extractor:
+    return pytest.importorskip("tracker.temporal").extract  # type: ignore[no-any-return]
 
 
-def test_story_with_the_real_tagger() -> None:
-    mentions = keyed(ARTICLES, temporal.extract)
+def test_story_with_the_real_tagger(tagger: Extractor) -> None:
+    mentions = keyed(ARTICLES, tagger)
     check_mentions(mentions)
     events = merge(mentions)
     check_story(events)
@@ -362,28 +364,28 @@ def test_story_with_the_real_tagger() -> None:
     assert date(2024, 2, 1) <= unveiling.start <= unveiling.end <= date(2024, 2, 29)
 
 
-def test_real_tagger_story_is_order_independent_and_idempotent() -> None:
-    mentions = keyed(ARTICLES, temporal.extract)
+def test_real_tagger_story_is_order_independent_and_idempotent(tagger: Extractor) -> None:
+    mentions = keyed(ARTICLES, tagger)
     expected = merge(mentions)
-    assert keyed(ARTICLES, temporal.extract) == mentions
+    assert keyed(ARTICLES, tagger) == mentions
     for seed in range(5):
         shuffled = list(mentions)
         random.Random(seed).shuffle(shuffled)
         assert merge(shuffled) == expected
 
 
-def test_real_tagger_title_context() -> None:
+def test_real_tagger_title_context(tagger: Extractor) -> None:
     published = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
     [m] = find_mentions(title="OpenAI unveils Sora", text="It was unveiled in mid-February.", published=published,
-                        matcher=MATCHER, extractor=temporal.extract)
+                        matcher=MATCHER, extractor=tagger)
     assert m.topics == frozenset({"sora"})
     assert (m.value, m.mod) == ("2024-02", "MID")
 
 
-def test_real_tagger_edit_removes_a_mention() -> None:
-    first = keyed((REUTERS,), temporal.extract)
+def test_real_tagger_edit_removes_a_mention(tagger: Extractor) -> None:
+    first = keyed((REUTERS,), tagger)
     edited = Article(REUTERS.key, REUTERS.feed, REUTERS.title, REUTERS.published,
                      REUTERS.text.replace("Sora, which OpenAI unveiled in mid-February, can generate", "Sora can generate"))
-    second = keyed((edited,), temporal.extract)
+    second = keyed((edited,), tagger)
     assert {m.key for m in second} < {m.key for m in first}
     assert [m.mention.value for m in first if m.key not in {k.key for k in second}] == ["2024-02"]

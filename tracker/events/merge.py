@@ -1,9 +1,8 @@
-"""Merge event mentions from many articles into events, deterministically, with stable ids.
+"""Merge event mentions from many articles into events, deterministically, with stable ids."""
 
-`merge` is meant for the candidate mentions of one neighbourhood (those that overlap a new
-mention in time and topic): it is quadratic in its input and is sized for a few hundred
-mentions, not for the whole database.
-"""
+# `merge` is meant for the candidate mentions of one neighbourhood (those that overlap a new
+# mention in time and topic): it is quadratic in its input and sized for a few hundred
+# mentions (300 take about 0.1 s), not for the whole database.
 
 from __future__ import annotations
 
