@@ -387,3 +387,9 @@ def test_two_meetings_in_one_week_stay_apart() -> None:
     b = article("b:1", "The Writers Guild held a membership meeting in New York this week to discuss AI.",
                 {"this week": ("2024-W13", None, "week", W13)}, published=THU)
     assert len(merge(a + b)) == 2
+
+
+def test_naive_utc_times_from_the_database_merge_like_aware_ones() -> None:
+    naive = [replace(km, first_seen=km.first_seen.replace(tzinfo=None), published=km.published.replace(tzinfo=None))
+             for km in THIS_WEEK]
+    assert merge(NEXT_WEEK + naive) == merge(NEXT_WEEK + THIS_WEEK)
