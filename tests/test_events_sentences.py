@@ -203,7 +203,8 @@ def test_adversarial_input_stays_linear() -> None:
     text = "A" * 20000 + " b. " + "U.S. " * 3000 + "By " + "Jane " * 2000 + "\n" + "Share | " * 2000
     started = time.perf_counter()
     split_sentences(text)
-    assert time.perf_counter() - started < 1.0
+    # A hang guard against quadratic splitting (minutes on this input), not a speed target.
+    assert time.perf_counter() - started < 10.0
 
 
 def test_inline_related_link_does_not_swallow_a_flattened_article() -> None:

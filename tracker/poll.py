@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # A permanent redirect must be seen this many polls in a row before we believe it.
 REDIRECTS_TO_MOVE = 3
+# A fetch may take this many feed timeouts in all (connect, redirects, a slow body).
+DEADLINE_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ def _poll_feed(tracker: Tracker, cfg: FeedConfig, started: float) -> PollResult:
             state.url,
             Validators(state.etag, state.last_modified),
             timeout=cfg.timeout.total_seconds(),
+            # The whole fetch, however the server trickles, is bounded by the feed's timeout.
+            deadline=cfg.timeout.total_seconds() * DEADLINE_FACTOR,
         )
     except FeedGone as exc:
         return finish(_record_failure(tracker, cfg, state.id, now, exc, gone=True, rng=rng))

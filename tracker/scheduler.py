@@ -59,6 +59,9 @@ SAFETY_NET = MAX_DELAY
 STOP_MARGIN_S = 3.0
 MAX_STOP_WAIT_S = 25.0
 DEFAULT_CHECK_CONFIG_EVERY = 60.0
+# How often the daemon looks for digests that are due without a new poll.
+DEFAULT_DIGEST_CHECK_EVERY = 30.0
+DIGEST_JOB = "digest"
 # A job fires at the due time it was given; a database due time later than this says
 # someone else polled the feed meanwhile.
 DUE_SLACK = timedelta(seconds=1)
@@ -175,6 +178,7 @@ class Daemon:
         *,
         config_path: Path | None = None,
         check_config_every: float = DEFAULT_CHECK_CONFIG_EVERY,
+        digest_check_every: float = DEFAULT_DIGEST_CHECK_EVERY,
         poll: PollFn | None = None,
         after_poll: AfterPollFn | None = None,
         stop_wait: float | None = None,
@@ -185,6 +189,7 @@ class Daemon:
         self.tracker = tracker
         self.config_path = config_path or tracker.config.path
         self.check_config_every = check_config_every
+        self.digest_check_every = digest_check_every
         self._poll = poll or poll_feed
         self._after_poll = after_poll or tracker.after_poll
         self._stop_wait = stop_wait
@@ -213,6 +218,24 @@ class Daemon:
         self.scheduler.start()
         for cfg in self._feeds.values():
             self._schedule_feed(cfg)
+        # Developments held back by digest.min_interval, and digests waiting for a retry,
+        # must go out when due even if no later poll changes anything.
+        self.scheduler.add_job(
+            self._digest_timer, "interval", seconds=self.digest_check_every, id=DIGEST_JOB, max_instances=1
+        )
+
+    def _digest_timer(self) -> None:
+        if self.tracker.config.digest is None or self._stopping:
+            return
+        from tracker.digest import next_due
+
+        try:
+            due = next_due(self.tracker)
+        except TrackerError as exc:
+            log.error("digest check failed: %s", exc)
+            return
+        if due is not None and due <= self.tracker.clock():
+            self.call_after_poll([])
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT (or request_stop); SIGHUP reloads. Returns the exit code."""
@@ -543,7 +566,12 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(names) or "none"
 
 
-def run_daemon(config: Config, *, check_config_every: float = DEFAULT_CHECK_CONFIG_EVERY) -> int:
+def run_daemon(
+    config: Config,
+    *,
+    check_config_every: float = DEFAULT_CHECK_CONFIG_EVERY,
+    digest_check_every: float = DEFAULT_DIGEST_CHECK_EVERY,
+) -> int:
     """`tracker daemon`: lock the database, build the Tracker, run until stopped."""
     from tracker.app import make_tracker
 
@@ -556,7 +584,9 @@ def run_daemon(config: Config, *, check_config_every: float = DEFAULT_CHECK_CONF
     try:
         tracker = make_tracker(config)
         try:
-            return Daemon(tracker, check_config_every=check_config_every).run()
+            return Daemon(
+                tracker, check_config_every=check_config_every, digest_check_every=digest_check_every
+            ).run()
         finally:
             tracker.close()
     finally:

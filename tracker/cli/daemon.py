@@ -16,8 +16,16 @@ from tracker.cli import cli, state
     metavar="SECONDS",
     help="How often to look for a changed feeds.yaml.",
 )
+@click.option(
+    "--digest-check-every",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often to send digests held back by min_interval or waiting for a retry.",
+)
 @click.pass_context
-def daemon(ctx: click.Context, check_config_every: float) -> None:
+def daemon(ctx: click.Context, check_config_every: float, digest_check_every: float) -> None:
     """Run in the foreground: poll each feed when it is due, until stopped.
 
     Due times live in the database, so a restart resumes the schedule. One log line
@@ -35,4 +43,6 @@ def daemon(ctx: click.Context, check_config_every: float) -> None:
     """
     from tracker.scheduler import run_daemon
 
-    ctx.exit(run_daemon(state(ctx).config, check_config_every=check_config_every))
+    ctx.exit(
+        run_daemon(state(ctx).config, check_config_every=check_config_every, digest_check_every=digest_check_every)
+    )
