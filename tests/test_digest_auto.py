@@ -155,3 +155,35 @@ def test_the_daemon_hook_sends_through_maybe_send(smtp: SmtpServer, tmp_path: Pa
     tracker.after_poll(changed)
     assert len(smtp.messages) == 2 and smtp.messages[1].message["Subject"] == "1 new development: OpenAI Sora"
     tracker.close()
+
+
+def test_daemon_timer_sends_held_back_developments_without_a_new_poll(smtp: SmtpServer, tmp_path: Path) -> None:
+    """min_interval held a development back; the daemon's digest timer sends it when due."""
+    import time
+
+    from tracker.scheduler import Daemon
+
+    clock = FakeClock()
+    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="1h"), clock)
+    story(tracker)
+    assert maybe_send(tracker) is not None and len(smtp.messages) == 1
+    clock.advance(minutes=10)
+    late_event(tracker, "ev-may", 5)
+    assert maybe_send(tracker) is None  # held back by min_interval
+    daemon = Daemon(tracker, digest_check_every=0.1, poll=lambda _t, cfg: pytest.fail("no poll expected"))
+    # No feeds to poll: only the digest timer runs.
+    daemon._feeds.clear()
+    daemon.start()
+    try:
+        time.sleep(0.5)
+        assert len(smtp.messages) == 1  # still too soon
+        clock.advance(minutes=50)
+        deadline = time.monotonic() + 10
+        while len(smtp.messages) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(smtp.messages) == 2
+        body = smtp.messages[1].message.get_body(("plain",))
+        assert body is not None and "Sora news for month 5" in body.get_content()
+    finally:
+        daemon.stop()
+        tracker.close()
