@@ -77,7 +77,10 @@ def test_env_database_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     ("text", "message"),
     [
         ("feeds:\n  - url: https://a.com/f\n  - url: https://b.com/f\n    interval: 5 minutes\n",
-         'feeds.yaml: feeds[1].interval: "5 minutes" is not a duration'),
+         'feeds.yaml: feeds[1].interval: "5 minutes" is not a duration (use 5m)'),
+        ("feeds:\n  - {url: https://a.com/f, interval: 2 hours}\n", 'feeds.yaml: feeds[0].interval: "2 hours" is not a duration (use 2h)'),
+        ("feeds:\n  - {url: https://a.com/f, interval: soon}\n",
+         'feeds.yaml: feeds[0].interval: "soon" is not a duration (use e.g. 45s, 15m, 2h, 1d)'),
         ("feeds:\n  - url: https://a.com/f\n    colour: red\n", "feeds.yaml: feeds[0].colour: unknown key"),
         ("feedz: []\n", "feeds.yaml: feedz: unknown key"),
         ("feeds:\n  - url: ftp://a.com/f\n", "feeds.yaml: feeds[0].url: 'ftp://a.com/f': unsupported scheme"),

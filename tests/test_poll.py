@@ -196,7 +196,7 @@ def test_bad_config_through_the_real_entry_point(tmp_path: Path) -> None:
         [sys.executable, "-m", "tracker", "--config", str(config), "poll"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == 'tracker: error: feeds.yaml: feeds[0].interval: "5 minutes" is not a duration (use e.g. 45s, 15m, 2h, 1d)'
+    assert proc.stderr.strip() == 'tracker: error: feeds.yaml: feeds[0].interval: "5 minutes" is not a duration (use 5m)'
 
 
 def test_version_and_db_commands(tmp_path: Path, make_config: Callable[..., Path]) -> None:

@@ -198,7 +198,8 @@ class _Validator:
         try:
             return parse_duration(value)
         except ValueError:
-            raise self.fail(where, f"{_show(value)} is not a duration (use e.g. 45s, 15m, 2h, 1d)") from None
+            hint = _duration_hint(value) or "e.g. 45s, 15m, 2h, 1d"
+            raise self.fail(where, f"{_show(value)} is not a duration (use {hint})") from None
 
     def config(self, data: Any) -> Config:
         if data is None:
@@ -389,6 +390,19 @@ def _derive_name(url: str) -> str:
         return re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-") or "feed"
     stem = Path(parts.path if parts.scheme == "file" else url).stem
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "feed"
+
+
+_SPELLED_DURATION = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s*$", re.IGNORECASE
+)
+
+
+def _duration_hint(value: object) -> str | None:
+    """'5 minutes' -> '5m': the spelling a user most likely meant."""
+    m = _SPELLED_DURATION.match(value) if isinstance(value, str) else None
+    if not m or float(m.group(1)) <= 0:
+        return None
+    return f"{m.group(1)}{m.group(2)[0].lower()}"
 
 
 def _join(where: str, key: str) -> str:
