@@ -39,7 +39,7 @@ class _Failed(click.ClickException):
 
     def __init__(self, exc: TrackerError, exit_code: int, verbose: bool) -> None:
         super().__init__(str(exc))
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares it on the class
         self.exc = exc
         self.verbose = verbose
 

@@ -35,7 +35,7 @@ def parse_published(value: str) -> date | datetime:
         return datetime.fromisoformat(text)
 
 
-class PublishedType(click.ParamType):
+class PublishedType(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
     """--published: an ISO 8601 date or datetime, else a usage error (exit 2)."""
 
     name = "DATE"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
+from typing import TextIO
 
 import click
 
@@ -13,7 +14,7 @@ from tracker.cli.core import open_tracker
 FORMATS = ("table", "json", "csv", "ics", "atom", "html")
 
 
-class DateParam(click.ParamType):
+class DateParam(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
     """A date on the command line: 2024-03-25, 2024-03 (its first or last day) or 2024."""
 
     name = "DATE"
@@ -51,7 +52,7 @@ def timeline(
     feeds: tuple[str, ...],
     limit: int | None,
     fmt: str,
-    output: click.utils.LazyFile,
+    output: TextIO,
 ) -> None:
     """The timeline, ordered by event date.
 

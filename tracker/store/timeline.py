@@ -41,7 +41,7 @@ def fts_query(search: str) -> str | None:
     return " ".join(f'"{t[:-1]}"*' if t.endswith("*") else f'"{t}"' for t in tokens)
 
 
-def _range_pks(q: TimelineQuery, topic: str | None) -> list[Select[tuple[int]]]:
+def _range_pks(q: TimelineQuery, topic: str | None) -> list[Select[int]]:
     """Event keys overlapping the range, one index range scan per span class.
 
     An event that ends on or after `since` and lasts at most N days starts no earlier
@@ -117,7 +117,7 @@ def get_event(store: Store, event_id: str) -> EventView | None:
 def _views(s: Session, events: Sequence[Event]) -> list[EventView]:
     if not events:
         return []
-    by_event: dict[int, list[MentionView]] = defaultdict(list)
+    by_event: dict[int | None, list[MentionView]] = defaultdict(list)
     pks = [e.pk for e in events]
     for i in range(0, len(pks), 500):
         rows = s.execute(
