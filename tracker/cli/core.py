@@ -40,6 +40,33 @@ def poll(ctx: click.Context, names: tuple[str, ...]) -> None:
 
 
 @cli.command()
+@click.option("--feed", "names", multiple=True, metavar="NAME", help="Only this feed's entries (repeatable).")
+@click.option("--pending", is_flag=True, help="Only entries whose extraction failed earlier.")
+@click.pass_context
+def reprocess(ctx: click.Context, names: tuple[str, ...], pending: bool) -> None:
+    """Extract events again from stored articles, without fetching anything.
+
+    Run it after changing topics in feeds.yaml: new topics then apply to articles
+    already stored, and mentions of removed ones go. Event ids stay stable.
+
+    \b
+    Examples:
+      tracker reprocess
+      tracker reprocess --feed techwire
+      tracker reprocess --pending
+    """
+    from tracker.reprocess import reprocess as run
+
+    result = run(open_tracker(ctx), names, pending_only=pending)
+    click.echo(
+        f"reprocessed {result.entries} entries: {result.events_changed} events changed"
+        + (f", {result.failed} failed (see the log)" if result.failed else "")
+    )
+    if result.failed:
+        ctx.exit(1)
+
+
+@cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_context
 def feeds(ctx: click.Context, fmt: str) -> None:

@@ -58,12 +58,38 @@ def apply_mentions(
         for m in diff.added:
             seeds.append((m.start, m.end))
             session.add(_mention_row(entry.id, m))
+        # The same sentence and date can still read differently: topics changed in the
+        # config, or a neighbouring sentence changed the context. Refresh such rows.
+        fresh_by_fp = {m.fingerprint: m for m in fresh}
+        for fp in diff.kept:
+            row = stored[fp]
+            if _refresh(row, _mention_row(entry.id, fresh_by_fp[fp])):
+                seeds.append((row.start, row.end))
+                if row.event_pk is not None:
+                    touched_events.add(row.event_pk)
         entry.needs_extraction = False
     if not seeds:
         return MergeStats()
     session.flush()
     rows = _neighbourhood(session, seeds, touched_events)
     return _remerge(session, rows, now)
+
+
+_REFRESHED = (
+    "sentence_index", "quote", "summary", "expression", "expr_start", "expr_end", "value", "mod",
+    "granularity", "start", "end", "topics", "context_topics", "terms",
+)
+
+
+def _refresh(row: Mention, fresh: Mention) -> bool:
+    """Copy fresh's content onto the stored row; True when anything changed."""
+    changed = False
+    for name in _REFRESHED:
+        value = getattr(fresh, name)
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
 
 
 def _mention_row(entry_id: int, m: EventMention) -> Mention:
