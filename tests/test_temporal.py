@@ -271,6 +271,11 @@ CASES: list[Case] = [
     C("She was born on 4 July 1990.", "4 July 1990", "1990-07-04"),
     C("The drug was approved in late 2023.", "late 2023", "2023", mod="END", interval="2023-09-01..2023-12-31"),
     C("Prices rose between 2020 and 2022.", "2022", "2022"),
+    # --- "until"/"by" take the tense of the verb before them
+    C("SAG-AFTRA's strike lasted until November.", "November", "2023-11", pub=date(2024, 3, 26)),
+    C("The plant stayed closed until November.", "November", "2023-11", pub=date(2024, 3, 26)),
+    C("The offer is valid until November.", "November", "2024-11", pub=date(2024, 3, 26)),
+    C("They will finish the work by November.", "November", "2024-11", pub=date(2024, 3, 26)),
     # --- a publication datetime works like its date
     C("We met yesterday.", "yesterday", "2024-03-22", pub=datetime(2024, 3, 23, 9, 30)),
 ]

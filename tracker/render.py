@@ -82,6 +82,19 @@ def _period(value: str, granularity: str, start: date, end: date) -> str | None:
     return None
 
 
+def _span(value: str, start: date, end: date) -> str:
+    """A span ("2023-05/2023-09") with each end at its own precision: "May – September 2023"."""
+    first, _, last = value.partition("/")
+    shape = r"(\d{4})-(\d{2})(?:-(\d{2}))?"
+    a, b = re.fullmatch(shape, first), re.fullmatch(shape, last)
+    if a is None or b is None:
+        return f"{first} – {last}" if re.fullmatch(r"\d{4}/\d{4}", value) else f"{_day(start)} – {_day(end)}"
+    head = _MONTHS[int(a[2]) - 1] if a[3] is None else f"{int(a[3])} {_MONTHS[int(a[2]) - 1]}"
+    tail = _MONTHS[int(b[2]) - 1] if b[3] is None else f"{int(b[3])} {_MONTHS[int(b[2]) - 1]}"
+    # The year once when both ends share it, as people write it.
+    return f"{head} – {tail} {b[1]}" if a[1] == b[1] else f"{head} {a[1]} – {tail} {b[1]}"
+
+
 def format_when(value: str, mod: str | None, granularity: str, start: date, end: date) -> str:
     """A date at its precision, for people: "mid-February 2024", "week of 25 March 2024"."""
     inner = (mod or "").upper()
@@ -91,6 +104,8 @@ def format_when(value: str, mod: str | None, granularity: str, start: date, end:
         # "around the week of ...", "early in the week of ...", but plain "week of ...".
         article = "the " if inner in _OUTER_MOD else ""
         text = _WEEK_MOD.get(inner, article) + f"week of {_day(start)}"
+    elif granularity == "range":
+        text = _span(value, start, end)
     elif granularity == "decade":
         decade = int(value) * 10 if re.fullmatch(r"\d{3}", value) else start.year // 10 * 10
         # "the mid-2020s" reads better than "mid-the 2020s".

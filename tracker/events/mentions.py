@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from tracker.events.sentences import Sentence, split_sentences
@@ -54,6 +54,28 @@ _STATEMENT_BEFORE = re.compile(
 _STATEMENT_AFTER = re.compile(r"^[\s,]*(?:said|says|told|tells|reported|wrote|writes|added|adds|noted|confirmed)\b")
 # Bare words that taggers sometimes read as months ("studios may ...", "they march ...").
 _AMBIGUOUS_WORDS = frozenset({"may", "march", "sun", "wed", "sat"})
+
+
+# "from May to September 2023", "between 2020 and 2022", "July 14-November 9": one span.
+_RANGE_OPEN = re.compile(r"\b(?:from|between)\s+$", re.IGNORECASE)
+_RANGE_JOIN = re.compile(r"^\s*(?:to|until|till|through|thru|and|-|–|—)\s*$", re.IGNORECASE)
+_RANGE_DASH = re.compile(r"^\s*[-–—]\s*$")
+_HAS_YEAR = re.compile(r"\b\d{4}\b|['’]\d{2}\b")
+RANGE = "range"
+
+
+@dataclass(frozen=True)
+class _Range:
+    """Two dates joined as a span ("from May to September 2023"): one happening that lasted."""
+
+    start: int
+    end: int
+    text: str
+    type: str
+    value: str
+    mod: str | None
+    granularity: str | None
+    interval: tuple[date, date] | None
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,8 @@ def find_mentions(
         if _STATEMENT_AFTER.match(text[tm.end : min(sentence.end, tm.end + 40)]):
             continue
         by_sentence.setdefault(index, []).append(tm)
+    for index, tms in by_sentence.items():
+        by_sentence[index] = _join_ranges(text, sentences[index].start, tms)
 
     names = proper_names(s.text for s in sentences if not s.boilerplate)
     mentions: list[EventMention] = []
@@ -201,6 +225,70 @@ def _topics_for(
     return frozenset(), True
 
 
+def _join_ranges(text: str, floor: int, tms: list[TemporalLike]) -> list[TemporalLike]:
+    """Dates written as a span ("from May to September 2023") become one mention of the span.
+
+    A timeline reader wants the strike that ran from July to November as one happening,
+    not a "July" and a "November" event with half a sentence each.
+    """
+    ordered = sorted(tms, key=lambda tm: tm.start)
+    out: list[TemporalLike] = []
+    i = 0
+    while i < len(ordered):
+        first = ordered[i]
+        if i + 1 < len(ordered):
+            second = ordered[i + 1]
+            joined = _as_range(text, floor, first, second)
+            if joined is not None:
+                out.append(joined)
+                i += 2
+                continue
+        out.append(first)
+        i += 1
+    return out
+
+
+def _as_range(text: str, floor: int, first: TemporalLike, second: TemporalLike) -> TemporalLike | None:
+    between = text[first.end : second.start]
+    opened = _RANGE_OPEN.search(text[max(floor, first.start - 12) : first.start])
+    if not _RANGE_JOIN.match(between) or not (opened or _RANGE_DASH.match(between)):
+        return None
+    if first.interval is None or second.interval is None or first.granularity in _TOO_VAGUE:
+        return None
+    lo, hi = first.interval[0], second.interval[1]
+    value = first.value
+    if not _HAS_YEAR.search(first.text) and _HAS_YEAR.search(second.text):
+        # "from May to September 2023": the first end takes the year written at the second.
+        moved = _in_year(lo, second.interval[0].year)
+        if moved is not None and moved > second.interval[0]:
+            moved = _in_year(lo, second.interval[0].year - 1)
+        if moved is not None and value[:4].isdigit():
+            value = f"{moved.year:04d}{value[4:]}"
+            lo = moved
+    if lo > hi or hi - lo > timedelta(days=3660):
+        return None
+    first_value = value.split("T")[0]
+    last_value = second.value.split("T")[0]
+    return _Range(
+        start=first.start,
+        end=second.end,
+        text=text[first.start : second.end],
+        type="DATE",
+        # ISO 8601 interval notation: TIMEX3 has no single value for a span.
+        value=f"{first_value}/{last_value}",
+        mod=None,
+        granularity=RANGE,
+        interval=(lo, hi),
+    )
+
+
+def _in_year(d: date, year: int) -> date | None:
+    try:
+        return d.replace(year=year)
+    except ValueError:
+        return None  # 29 February
+
+
 def _length(tm: TemporalLike) -> int:
     assert tm.interval is not None
     return (tm.interval[1] - tm.interval[0]).days
@@ -218,10 +306,24 @@ def _distinct_happenings(tms: list[TemporalLike]) -> list[TemporalLike]:
     for tm in ordered:
         assert tm.interval is not None
         lo, hi = tm.interval
-        if any(k.interval is not None and lo <= k.interval[1] and k.interval[0] <= hi for k in kept):
+        # A span and a date inside it are two happenings ("the strike, which began on
+        # May 2, ... and the one that ran from July 14 to November 9"); spans compare with spans.
+        # Two spans are one only when one lies inside the other ("from May to September;
+        # the actors from July to November" are two strikes).
+        span = tm.granularity == RANGE
+        if any(_same_happening(k, lo, hi, span) for k in kept):
             continue
         kept.append(tm)
     return sorted(kept, key=lambda tm: (tm.start, tm.end))
+
+
+def _same_happening(kept: TemporalLike, lo: date, hi: date, span: bool) -> bool:
+    if kept.interval is None or (kept.granularity == RANGE) != span:
+        return False
+    k_lo, k_hi = kept.interval
+    if span:
+        return (k_lo <= lo and hi <= k_hi) or (lo <= k_lo and k_hi <= hi)
+    return lo <= k_hi and k_lo <= hi
 
 
 def _mention(
@@ -261,14 +363,20 @@ def _mention(
         context_topics=from_context,
         names=frozenset(stem for word, stem, _, _ in tokens if word in names),
         keywords=frozenset(stem for _, stem, s, e in tokens if any(hs <= s and e <= he for hs, he in hits)),
-        focus=_focus(tokens, rel_start, rel_end),
+        focus=_focus(tokens, rel_start, rel_end, plain),
     )
 
 
 FOCUS_WORDS = 3
 
 
-def _focus(tokens: list[tuple[str, str, int, int]], start: int, end: int) -> frozenset[str]:
+# After the date, "and has since held meetings" or ", showing clips" says something else.
+_FOCUS_STOP = re.compile(r"\s(?:and|but|while|whereas)\s|[,;:]|\s[—–]\s")
+
+
+def _focus(tokens: list[tuple[str, str, int, int]], start: int, end: int, plain: str) -> frozenset[str]:
     before = [stem for _, stem, _, e in tokens if e <= start][-FOCUS_WORDS:]
-    after = [stem for _, stem, s, _ in tokens if s >= end][:FOCUS_WORDS]
+    stop = _FOCUS_STOP.search(plain, end)
+    limit = stop.start() if stop else len(plain)
+    after = [stem for _, stem, s, _ in tokens if end <= s < limit][:FOCUS_WORDS]
     return frozenset(before + after)

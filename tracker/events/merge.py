@@ -15,8 +15,8 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from tracker.clock import to_aware_utc
-from tracker.events.mentions import EventMention
-from tracker.events.text import starts_with_pronoun
+from tracker.events.mentions import RANGE, EventMention
+from tracker.events.text import is_anaphoric, starts_with_pronoun
 
 __all__ = [
     "KeyedMention",
@@ -157,7 +157,13 @@ def _share_what(a: EventMention, b: EventMention) -> bool:
 
 
 def _compatible(a: EventMention, b: EventMention) -> bool:
-    """Equal intervals, or one inside the other."""
+    """Equal intervals, or one inside the other; a span ("from May to September") only with a span.
+
+    A date inside a span may be its start, its end or another happening in the meantime,
+    and a vaguer date around it ("last year") may be a wider story: neither is the span.
+    """
+    if (a.granularity == RANGE) != (b.granularity == RANGE):
+        return False
     return (a.start <= b.start and b.end <= a.end) or (b.start <= a.start and a.end <= b.end)
 
 
@@ -184,6 +190,10 @@ def _link(a: KeyedMention, b: KeyedMention, score: float) -> float | None:
         return None
     if ma.fingerprint == mb.fingerprint and a.source != b.source:
         return 1.0  # the same sentence with the same date: syndicated or copied
+    if a.source == b.source and _continues(ma, mb):
+        return max(score, _threshold(ma, mb))
+    if a.source != b.source and _same_span(ma, mb):
+        return max(score, _threshold(ma, mb))
     if not _share_what(ma, mb):
         return None
     if a.source == b.source:
@@ -198,6 +208,34 @@ def _link(a: KeyedMention, b: KeyedMention, score: float) -> float | None:
     if score >= _threshold(ma, mb) or _dated_topic_word(ma, mb):
         return score
     return None
+
+
+def _continues(a: EventMention, b: EventMention) -> bool:
+    """Adjacent sentences of one article with the same date, the later borrowing the earlier's
+    topic or pointing back at it ("... during the strikes last year. 'Nobody has forgotten 2023'",
+    "a first round of talks last month. People who attended those February meetings ...")."""
+    if (a.value, a.mod, a.start, a.end) != (b.value, b.mod, b.start, b.end):
+        return False
+    first, second = (a, b) if a.sentence_index < b.sentence_index else (b, a)
+    if second.sentence_index - first.sentence_index != 1:
+        return False
+    return second.context_topics or is_anaphoric(second.quote.lstrip("…\"“'‘ "))
+
+
+def _same_span(a: EventMention, b: EventMention) -> bool:
+    """Two spans that begin in the same month and end in the same month ("from July to
+    November 2023", "from July 14 to November 9, 2023"): one happening, told more or less
+    precisely."""
+    if a.granularity != RANGE or b.granularity != RANGE:
+        return False
+    return (a.start.year, a.start.month, a.end.year, a.end.month) == (b.start.year, b.start.month, b.end.year, b.end.month)
+
+
+def _strong(a: EventMention, b: EventMention, same_source: bool) -> bool:
+    """A link that says "one happening" on evidence other than shared words."""
+    if same_source:
+        return _continues(a, b)
+    return _same_span(a, b) or _dated_topic_word(a, b)
 
 
 def _dated_topic_word(a: EventMention, b: EventMention) -> bool:
@@ -302,8 +340,13 @@ def _can_join(
                 return False  # intervals not nested
             if unique[i].source == unique[j].source and pair not in scores:
                 return False
-            total += sims[pair]
-            needed += _threshold(unique[i].mention, unique[j].mention) * LINKAGE_FACTOR
+            threshold = _threshold(unique[i].mention, unique[j].mention)
+            same_source = unique[i].source == unique[j].source
+            # Evidence beyond shared words ("strikes last year" / "went on strike last year")
+            # counts as a pair at the threshold, or such events could never grow.
+            strong = pair in scores and _strong(unique[i].mention, unique[j].mention, same_source)
+            total += max(sims[pair], threshold) if strong else sims[pair]
+            needed += threshold * LINKAGE_FACTOR
     return same_article or total >= needed
 
 

@@ -207,6 +207,9 @@ def make_summary(sentence: str, expr_start: int, expr_end: int, limit: int = SUM
 
     `expr_start`/`expr_end` are offsets into `sentence`.
     """
+    relative = _relative_clause(sentence, expr_start, expr_end)
+    if relative is not None:
+        return relative
     # The clause that holds the expression, widened when it is too short to read alone.
     cuts = [(m.start(), m.end()) for m in _CLAUSE_BREAK.finditer(sentence)]
     bounds = [0] + [e for _, e in cuts]
@@ -214,7 +217,7 @@ def make_summary(sentence: str, expr_start: int, expr_end: int, limit: int = SUM
     clauses = list(zip(bounds, ends))
     index = next((i for i, (s, e) in enumerate(clauses) if s <= expr_start < e), 0)
     lo = hi = index
-    while len(sentence[clauses[lo][0] : clauses[hi][1]].split()) < 6 and (lo > 0 or hi < len(clauses) - 1):
+    while len(sentence[clauses[lo][0] : clauses[hi][1]].split()) < WIDEN_BELOW and (lo > 0 or hi < len(clauses) - 1):
         if hi < len(clauses) - 1:
             hi += 1
         else:
@@ -224,7 +227,9 @@ def make_summary(sentence: str, expr_start: int, expr_end: int, limit: int = SUM
     e_start, e_end = expr_start - c_start, expr_end - c_start
 
     # The date is shown beside the summary; "next week" would be wrong once the week is over.
-    if 0 <= e_start < e_end <= len(clause):
+    # A date with its year never goes wrong, and after "until" or "since" it is the point
+    # of the clause ("the strike lasted until November"): those stay.
+    if 0 <= e_start < e_end <= len(clause) and not _keeps_date(clause, e_start, e_end):
         head = clause[:e_start]
         tail = clause[e_end:]
         if tail[:2] in ("'s", "’s"):
@@ -257,6 +262,46 @@ def make_summary(sentence: str, expr_start: int, expr_end: int, limit: int = SUM
     if text[:1].islower():
         text = text[0].upper() + text[1:]
     return text
+
+
+_RELATIVE = re.compile(r",\s+(?:which|who)\s+")
+_DETERMINER = re.compile(r"\b(?:the|a|an|its|their|his|her)\s", re.IGNORECASE)
+_RELATIVE_END = re.compile(r",\s|;|:\s|\s[—–]\s|\s--\s")
+_YEAR = re.compile(r"\b\d{4}\b")
+_SPAN_PREPOSITION = re.compile(r"\b(?:until|till|since|through)\s+$", re.IGNORECASE)
+RELATIVE_REACH = 80
+# A clause of fewer words ("the talks resumed") borrows its neighbour to read alone;
+# "SAG-AFTRA's strike lasted until November" already does.
+WIDEN_BELOW = 5
+
+
+def _keeps_date(clause: str, start: int, end: int) -> bool:
+    """Whether the expression stays in the summary: it has its year, or it ends a span."""
+    return bool(_YEAR.search(clause[start:end]) or _SPAN_PREPOSITION.search(clause[:start]))
+
+
+def _relative_clause(sentence: str, expr_start: int, expr_end: int) -> str | None:
+    """"..., and the SAG-AFTRA strike, which ran from July 14 to November 9, 2023" ->
+    "The SAG-AFTRA strike ran from July 14 to November 9, 2023": the date belongs to the
+    antecedent of its relative clause, not to the sentence's subject."""
+    rel = None
+    for m in _RELATIVE.finditer(sentence, 0, expr_start):
+        rel = m
+    if rel is None or expr_start - rel.end() > RELATIVE_REACH or _CLAUSE_BREAK.search(sentence, rel.end(), expr_start):
+        return None
+    lead = sentence[max(0, rel.start() - 60) : rel.start()]
+    lead = re.split(r"[,;:]", lead)[-1]
+    det = None
+    for det in _DETERMINER.finditer(lead):
+        pass
+    if det is None or len(lead[det.start() :].split()) > 8:
+        return None
+    stop = _RELATIVE_END.search(sentence, expr_end)
+    body = sentence[rel.end() : stop.start() if stop else len(sentence)]
+    text = clean(f"{lead[det.start():]} {body}").rstrip(" .!?;,")
+    if not 25 <= len(text) <= SUMMARY_LIMIT:
+        return None
+    return text[0].upper() + text[1:]
 
 
 _ANAPHOR = re.compile(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -72,12 +72,12 @@ def apply_mentions(
         return MergeStats()
     session.flush()
     rows = _neighbourhood(session, seeds, touched_events)
-    return _remerge(session, rows, now)
+    return _remerge(session, rows, now, touched_events)
 
 
 _REFRESHED = (
     "sentence_index", "quote", "summary", "expression", "expr_start", "expr_end", "value", "mod",
-    "granularity", "start", "end", "topics", "context_topics", "terms",
+    "granularity", "start", "end", "topics", "context_topics", "terms", "focus", "keywords", "names",
 )
 
 
@@ -110,6 +110,9 @@ def _mention_row(entry_id: int, m: EventMention) -> Mention:
         topics=" ".join(sorted(m.topics)),
         context_topics=m.context_topics,
         terms=" ".join(sorted(m.terms)),
+        focus=" ".join(sorted(m.focus)),
+        keywords=" ".join(sorted(m.keywords)),
+        names=" ".join(sorted(m.names)),
     )
 
 
@@ -130,6 +133,9 @@ def _event_mention(row: Mention) -> EventMention:
         summary=row.summary,
         fingerprint=row.fingerprint,
         context_topics=row.context_topics,
+        focus=frozenset(row.focus.split()),
+        keywords=frozenset(row.keywords.split()),
+        names=frozenset(row.names.split()),
     )
 
 
@@ -161,7 +167,7 @@ def _coalesce(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
     return out
 
 
-def _remerge(session: Session, rows: list[Mention], now: datetime) -> MergeStats:
+def _remerge(session: Session, rows: list[Mention], now: datetime, touched: Collection[int] = ()) -> MergeStats:
     entry_ids = {m.entry_id for m in rows}
     entries = {
         e.id: (e, feed)
@@ -171,21 +177,22 @@ def _remerge(session: Session, rows: list[Mention], now: datetime) -> MergeStats
     }
     keyed: list[KeyedMention] = []
     by_key: dict[MentionKey, Mention] = {}
-    old_pks = {m.event_pk for m in rows if m.event_pk is not None}
+    # An event whose every mention was just removed has no row left here; it must still go.
+    old_pks = {m.event_pk for m in rows if m.event_pk is not None} | set(touched)
     old_events = {e.pk: e for e in session.scalars(select(Event).where(Event.pk.in_(old_pks)))} if old_pks else {}
     previous: dict[MentionKey, str] = {}
-    for row in rows:
-        entry, feed_name = entries[row.entry_id]
+    for stored in rows:
+        entry, feed_name = entries[stored.entry_id]
         km = KeyedMention(
-            mention=_event_mention(row),
+            mention=_event_mention(stored),
             source=source_key(feed_name, entry.key),
             published=to_aware_utc(entry.published),
             first_seen=to_aware_utc(entry.first_seen),
         )
         keyed.append(km)
-        by_key[km.key] = row
-        if row.event_pk is not None and row.event_pk in old_events:
-            previous[km.key] = old_events[row.event_pk].id
+        by_key[km.key] = stored
+        if stored.event_pk is not None and stored.event_pk in old_events:
+            previous[km.key] = old_events[stored.event_pk].id
 
     merged = assign_ids(merge(keyed), previous)
     by_id = {e.id: e for e in old_events.values()}

@@ -185,6 +185,11 @@ class Mention(Base):
     # Topics that came from the title or a neighbouring sentence, not the sentence itself.
     context_topics: Mapped[bool] = mapped_column(Boolean, default=False)
     terms: Mapped[str] = mapped_column(Text, default="")
+    # Subsets of terms with a role in merging (next to the date, topic keywords, names);
+    # a re-merge of stored mentions must weigh them as the first merge did.
+    focus: Mapped[str] = mapped_column(Text, default="", server_default="")
+    keywords: Mapped[str] = mapped_column(Text, default="", server_default="")
+    names: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     event: Mapped[Event | None] = relationship(back_populates="mentions")
     entry: Mapped[Entry] = relationship()

@@ -191,6 +191,10 @@ _PAST_AUX_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _PASSIVE_BEFORE = re.compile(r"\b(?:is|are|be|being|will\s+be|to\s+be|been)\s+$", re.IGNORECASE)
+# "until" and "by" carry no tense of their own: after a past verb ("lasted until November",
+# "had finished by May") they point back like the verb does.
+_PREPOSITIONS = frozenset(("until", "by"))
+_PREP_REACH = 28
 
 
 # Cues further away than this, or in another sentence, say nothing about an expression.
@@ -222,12 +226,25 @@ def _find_cues(text: str) -> Cues:
                 continue  # "will be held", "is expected": not the past
             if label == "future" and _PAST_AUX_BEFORE.search(text, max(0, m.start() - 36), m.start()):
                 label_here = "past"  # "had been scheduled to", "was due to": plans of the past
+            elif label == "future" and m.group().lower() in _PREPOSITIONS and _past_verb_before(text, m.start()):
+                label_here = "past"
             else:
                 label_here = label
             reporting = m.group().lower() in _REPORTING
             found.append((m.start(), m.end(), "report" if reporting else label_here))
     found.sort()
     return [c[0] for c in found], [c[1] for c in found], [c[2] for c in found]
+
+
+def _past_verb_before(text: str, at: int) -> bool:
+    """Whether a past verb ends at most two words before `at` ("lasted until", "ran on until")."""
+    window = text[max(0, at - _PREP_REACH) : at]
+    last = None
+    for last in _PAST.finditer(window):
+        pass
+    if last is None or last.group().lower() in _REPORTING:
+        return False
+    return len(window[last.end() :].split()) <= 2
 
 
 def _tense(cues: Cues, s0: int, s1: int, start: int, end: int) -> tuple[str | None, bool]:
