@@ -209,3 +209,60 @@ def test_find_mentions_never_breaks(words: list[str], spans: list[tuple[int, int
             assert len(m.quote) <= 302 and len(m.summary) <= 121
             assert m.start <= m.end
         assert find_mentions(title="Sora", text=text, published=PUBLISHED, matcher=matcher, extractor=extract) == found
+
+
+# --- spans: "from May to September 2023" is one mention of the span -------------------------
+
+MAY = (date(2023, 5, 1), date(2023, 5, 31))
+SEP = (date(2023, 9, 1), date(2023, 9, 30))
+JUL = (date(2023, 7, 1), date(2023, 7, 31))
+NOV = (date(2023, 11, 1), date(2023, 11, 30))
+
+
+def test_a_range_is_one_mention_spanning_both_ends() -> None:
+    text = "The strike shut down production. The writers stayed out from May to September 2023."
+    [m] = mentions(text, ("May", "2023-05", "month", MAY), ("September 2023", "2023-09", "month", SEP))
+    assert (m.value, m.granularity, m.start, m.end) == ("2023-05/2023-09", "range", date(2023, 5, 1), date(2023, 9, 30))
+    assert m.expression == "May to September 2023"
+    assert m.summary == "The writers stayed out from May to September 2023"
+
+
+def test_two_overlapping_ranges_in_one_sentence_are_two_mentions() -> None:
+    text = "The strikes shut down production. The writers stayed out from May to September 2023; the actors from July to November 2023."
+    found = mentions(text, ("May", "2023-05", "month", MAY), ("September 2023", "2023-09", "month", SEP),
+                     ("July", "2023-07", "month", JUL), ("November 2023", "2023-11", "month", NOV))  # fmt: skip
+    assert [(m.value, m.start, m.end) for m in found] == [
+        ("2023-05/2023-09", date(2023, 5, 1), date(2023, 9, 30)),
+        ("2023-07/2023-11", date(2023, 7, 1), date(2023, 11, 30)),
+    ]
+
+
+def test_a_range_start_without_a_year_takes_the_year_of_its_end() -> None:
+    # The tagger alone reads a bare "May" in 2025 as May 2024; the span says 2023.
+    text = "The writers' strike ran from May to September 2023."
+    published = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    [m] = find_mentions(title="", text=text, published=published, matcher=MATCHER)
+    assert (m.value, m.start, m.end) == ("2023-05/2023-09", date(2023, 5, 1), date(2023, 9, 30))
+
+
+def test_dates_joined_without_from_stay_apart() -> None:
+    text = "The strike began in May and ended in September 2023, the union said in a statement to members."
+    found = mentions(text, ("May", "2023-05", "month", MAY), ("September 2023", "2023-09", "month", SEP))
+    assert [m.value for m in found] == ["2023-05", "2023-09"]
+
+
+def test_a_range_and_a_date_inside_it_are_two_happenings() -> None:
+    text = ("That matters after the Writers Guild of America strike, which began on May 2, 2023, and the "
+            "SAG-AFTRA strike, which ran from July 14 to November 9, 2023.")  # fmt: skip
+    found = find_mentions(title="", text=text, published=PUBLISHED, matcher=MATCHER)
+    assert [(m.value, m.granularity) for m in found] == [("2023-05-02", "day"), ("2023-07-14/2023-11-09", "range")]
+    assert found[0].summary == "The Writers Guild of America strike began on May 2, 2023"
+    assert found[1].summary == "The SAG-AFTRA strike ran from July 14 to November 9, 2023"
+
+
+def test_lasted_until_a_bare_month_points_back() -> None:
+    text = "The Writers Guild of America walked out in May and settled in September; SAG-AFTRA's strike lasted until November."
+    published = datetime(2024, 3, 23, 9, 30, tzinfo=timezone.utc)
+    found = find_mentions(title="", text=text, published=published, matcher=MATCHER)
+    assert [m.value for m in found] == ["2023-05", "2023-09", "2023-11"]
+    assert found[-1].summary == "SAG-AFTRA's strike lasted until November"

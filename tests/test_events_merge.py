@@ -394,3 +394,75 @@ def test_naive_utc_times_from_the_database_merge_like_aware_ones() -> None:
     naive = [replace(km, first_seen=km.first_seen.replace(tzinfo=None), published=km.published.replace(tzinfo=None))
              for km in THIS_WEEK]
     assert merge(NEXT_WEEK + naive) == merge(NEXT_WEEK + THIS_WEEK)
+
+
+# --- spans, strikes "last year", one article's consecutive sentences ---------------------
+
+JUL14_NOV9 = ("2023-07-14/2023-11-09", None, "range", (date(2023, 7, 14), date(2023, 11, 9)))
+NOV = ("2023-11", None, "month", (date(2023, 11, 1), date(2023, 11, 30)))
+LAST_YEAR = ("2023", None, "year", Y2023)
+
+
+def span_article(source: str, text: str, first: str, second: str, span: tuple[str, str | None, str, tuple[date, date]],
+                 published: datetime) -> list[KeyedMention]:  # fmt: skip
+    """An article whose span is tagged as its two ends, the way the real tagger tags it."""
+    lo, hi = span[3]
+    return article(source, text, {first: (span[0].split("/")[0], None, "day", (lo, lo)),
+                                  second: (span[0].split("/")[1], None, "day", (hi, hi))}, published=published)  # fmt: skip
+
+
+def test_two_spans_with_the_same_ends_are_one_event_without_shared_words() -> None:
+    a = article("framerate:1", "The strikes shut down production. The actors stayed out from July to November 2023.",
+                {"July": ("2023-07", None, "month", (date(2023, 7, 1), date(2023, 7, 31))),
+                 "November 2023": NOV},
+                published=SAT)  # fmt: skip
+    b = span_article("ledger:1", "That is sharper after the SAG-AFTRA strike, which ran from July 14 to November 9, 2023.",
+                     "July 14", "November 9, 2023", JUL14_NOV9, MON)  # fmt: skip
+    assert [m.mention.granularity for m in a + b] == ["range", "range"]
+    [event] = merge(a + b)
+    assert (event.start, event.end, event.granularity) == (date(2023, 7, 14), date(2023, 11, 9), "range")
+    assert event.summary == "The SAG-AFTRA strike ran from July 14 to November 9, 2023"
+
+
+def test_a_span_never_merges_with_a_date_inside_or_around_it() -> None:
+    span = article("framerate:1", "The SAG-AFTRA strike ran from July to November 2023.",
+                   {"July": ("2023-07", None, "month", (date(2023, 7, 1), date(2023, 7, 31))),
+                    "November 2023": NOV}, published=SAT)  # fmt: skip
+    end = article("techwire:1", "The SAG-AFTRA strike lasted until November.", {"November": NOV}, published=SAT)
+    year = article("ledger:1", "The SAG-AFTRA strike ran last year.", {"last year": LAST_YEAR}, published=MON)
+    events = merge(span + end + year)
+    spans = [e for e in events if e.granularity == "range"]
+    assert [len(e.mention_keys) for e in spans] == [1]
+
+
+def test_strikes_last_year_in_many_articles_are_one_event() -> None:
+    # Little else in common: the date is attached to the topic word in every one of them.
+    texts = [
+        "The announcement will be read closely in Hollywood, where writers went on strike last year over pay.",
+        "OpenAI's executives pitched Sora to an industry still bruised by the strikes of last year.",
+        "Agents said clients asked about training data, a question fought over during the strikes last year.",
+        "The guild said any studio using such a model must follow the rules won after the strike last year.",
+        "For the unions, the clips were a reminder of why they went on strike last year.",
+    ]
+    kms = [km for i, t in enumerate(texts) for km in article(f"feed{i}:1", t, {"last year": LAST_YEAR}, published=MON)]
+    assert len(kms) == 5
+    [event] = merge(kms)
+    assert (event.value, event.granularity) == ("2023", "year")
+
+
+def test_the_next_sentence_of_one_article_pointing_back_is_the_same_event() -> None:
+    text = ("OpenAI held a first round of talks with studio executives last month. "
+            "People who attended those February meetings said OpenAI mainly wanted to listen.")  # fmt: skip
+    kms = article("ledger:1", text, {"last month": ("2024-02", None, "month", FEB), "February": ("2024-02", None, "month", FEB)},
+                  published=MON)  # fmt: skip
+    assert len(kms) == 2
+    [event] = merge(kms)
+    assert len(event.mention_keys) == 2
+
+
+def test_sentences_of_one_article_far_apart_still_need_to_say_the_same() -> None:
+    text = ("OpenAI held a first round of talks with studio executives last month. The weather was fine. "
+            "People who attended those February meetings said OpenAI mainly wanted to listen.")  # fmt: skip
+    kms = article("ledger:1", text, {"last month": ("2024-02", None, "month", FEB), "February": ("2024-02", None, "month", FEB)},
+                  published=MON)  # fmt: skip
+    assert len(merge(kms)) == 2

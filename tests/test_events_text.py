@@ -100,3 +100,24 @@ def test_fingerprint_is_stable_under_whitespace_case_and_quote_style() -> None:
     assert a == fingerprint("2024-W13", "openai's meetings\nnext week.")
     assert a != fingerprint("2024-W12", "OpenAI’s meetings next week.")
     assert len(a) == 16
+
+
+@pytest.mark.parametrize(
+    "sentence, expression, expected",
+    [
+        # The date belongs to the antecedent of its relative clause, not to the sentence's subject.
+        ("That question is sharper after the Writers Guild of America strike, which began on May 2, 2023, "
+         "and ended in late September.", "May 2, 2023", "The Writers Guild of America strike began on May 2, 2023"),
+        ("That question is sharper after the Writers Guild of America strike, which began on May 2, 2023, "
+         "and ended in late September.", "late September",
+         "The Writers Guild of America strike began on May 2, 2023, and ended in late September"),
+        # After "until" the date is the point of the clause; a short clause still reads alone.
+        ("The writers settled in September; SAG-AFTRA's strike lasted until November.", "November",
+         "SAG-AFTRA's strike lasted until November"),
+        # A date with its year never goes stale, and an elliptical clause needs it.
+        ("The writers stayed out from May to September 2023; the actors from July to November 2023.",
+         "July to November 2023", "The actors from July to November 2023"),
+    ],
+)  # fmt: skip
+def test_summary_keeps_what_the_clause_needs(sentence: str, expression: str, expected: str) -> None:
+    assert summary(sentence, expression) == expected

@@ -214,6 +214,12 @@ def render(events: list[EventView], fmt: str) -> str:
         ("2024", "APPROX", "year", date(2024, 1, 1), date(2024, 12, 31), "around 2024"),
         ("2024-03", "BEFORE", "month", date(2024, 3, 1), date(2024, 3, 31), "before March 2024"),
         ("2024-03", "ON_OR_AFTER", "month", date(2024, 3, 1), date(2024, 3, 31), "on or after March 2024"),
+        # Spans ("from May to September 2023"): each end at its precision, the year once if shared.
+        ("2023-05/2023-09", None, "range", date(2023, 5, 1), date(2023, 9, 30), "May – September 2023"),
+        ("2023-07-14/2023-11-09", None, "range", date(2023, 7, 14), date(2023, 11, 9), "14 July – 9 November 2023"),
+        ("2023-12/2024-02", None, "range", date(2023, 12, 1), date(2024, 2, 29), "December 2023 – February 2024"),
+        ("2020/2022", None, "range", date(2020, 1, 1), date(2022, 12, 31), "2020 – 2022"),
+        ("2023-W10/2023-W12", None, "range", date(2023, 3, 6), date(2023, 3, 26), "6 March 2023 – 26 March 2023"),
     ],
 )
 def test_format_when(value: str, mod: str | None, granularity: str, start: date, end: date, expected: str) -> None:
