@@ -18,8 +18,9 @@ Event = dict[str, object]
 UNVEILING = {"techwire/2024/02/16", "ledger/business/2024/02/20", "framerate/2024/03/18",
              "techwire/2024/03/23", "screenbeat/news/2024/03/25"}  # fmt: skip
 FEBRUARY_MEETINGS = {"techwire/2024/03/23", "ledger/business/2024/03/26"}
-LA_MEETINGS = {"techwire/2024/03/23", "screenbeat/news/2024/03/25", "ledger/business/2024/03/26",
-               "screenbeat/news/2024/03/27"}  # fmt: skip
+# frame-rate's 24 March piece dates them too: "on Sunday, a day before OpenAI begins a series of meetings".
+LA_MEETINGS = {"techwire/2024/03/23", "framerate/2024/03/24", "screenbeat/news/2024/03/25",
+               "ledger/business/2024/03/26", "screenbeat/news/2024/03/27"}  # fmt: skip
 FILMMAKERS = {"framerate/2024/03/18", "screenbeat/news/2024/03/27"}
 STRIKES_LAST_YEAR = {"techwire/2024/02/16", "ledger/business/2024/02/20", "techwire/2024/03/23",
                      "framerate/2024/03/24", "screenbeat/news/2024/03/25", "ledger/business/2024/03/26",
@@ -82,6 +83,12 @@ def test_los_angeles_meetings_in_the_week_of_25_march(timeline: tuple[Path, list
     assert len(hits) == 1, hits
     assert sources(hits[0]) == LA_MEETINGS
     assert "hollywood-meetings" in hits[0]["topics"]  # type: ignore[operator]
+
+
+def test_union_reminder_on_sunday_is_its_own_event(timeline: tuple[Path, list[Event]]) -> None:
+    event = find(timeline[1], "2024-03-24")
+    assert sources(event) == {"framerate/2024/03/24"}
+    assert "reminded studios" in str(event["summary"])
 
 
 def test_filmmakers_got_access_early_in_march(timeline: tuple[Path, list[Event]]) -> None:

@@ -266,3 +266,29 @@ def test_lasted_until_a_bare_month_points_back() -> None:
     found = find_mentions(title="", text=text, published=published, matcher=MATCHER)
     assert [m.value for m in found] == ["2023-05", "2023-09", "2023-11"]
     assert found[-1].summary == "SAG-AFTRA's strike lasted until November"
+
+
+def test_a_day_before_dates_the_clause_that_follows() -> None:
+    text = ("Union leaders reminded studios of their contract terms on Sunday, a day before OpenAI begins "
+            "a series of meetings with studios in Los Angeles.")  # fmt: skip
+    published = datetime(2024, 3, 24, 18, 15, tzinfo=timezone.utc)
+    found = find_mentions(title="", text=text, published=published, matcher=MATCHER)
+    assert [(m.expression, m.value) for m in found] == [("Sunday", "2024-03-24"), ("a day before", "2024-03-25")]
+    assert found[0].summary == "Union leaders reminded studios of their contract terms"
+    assert found[1].summary == "OpenAI begins a series of meetings with studios in Los Angeles"
+
+
+def test_two_days_after_counts_back_from_its_anchor() -> None:
+    text = "The studios signed the deal on Friday, March 22, 2024, two days after the Writers Guild ended its strike."
+    found = find_mentions(title="", text=text, published=PUBLISHED, matcher=MATCHER)
+    assert [m.value for m in found] == ["2024-03-22", "2024-03-20"]
+
+
+def test_with_two_dates_a_topic_word_next_to_each_decides_its_topics() -> None:
+    text = ("OpenAI's executives spent the week pitching Sora to Hollywood studios, an industry still bruised "
+            "by the strikes of last year.")  # fmt: skip
+    found = mentions(text, ("the week", "2024-W13", "week", W13), ("last year", "2023", "year", Y2023))
+    assert [(m.expression, sorted(m.topics)) for m in found] == [
+        ("the week", ["hollywood-meetings", "sora"]),
+        ("last year", ["strikes"]),
+    ]

@@ -149,7 +149,9 @@ def find_mentions(
     sentences = split_sentences(text)
     if not sentences:
         return []
-    temporals = [tm for tm in extract(text, published) if is_calendar_mention(tm)]
+    found = list(extract(text, published))
+    temporals = [tm for tm in found if is_calendar_mention(tm)] + _offsets_from_dates(text, found)
+    temporals.sort(key=lambda tm: (tm.start, tm.end))
     allowed = None if feed_topics is None else frozenset(feed_topics)
     title_topics = matcher.match(title) if title else frozenset()
     own = [frozenset() if s.boilerplate else matcher.match(s.text) for s in sentences]
@@ -282,6 +284,31 @@ def _as_range(text: str, floor: int, first: TemporalLike, second: TemporalLike) 
     )
 
 
+# "on Sunday, a day before OpenAI begins its meetings": the clause after "before" happens
+# a day after Sunday. Only days and weeks; "a year before" is rarely meant to the day.
+_OFFSET = re.compile(r"^P(\d{1,2})([DW])$")
+_OFFSET_GAP = re.compile(r"^\s*,\s*$")
+_OFFSET_WORD = re.compile(r"\s+(before|after)\s+(?=[A-Za-z])")
+
+
+def _offsets_from_dates(text: str, found: Sequence[TemporalLike]) -> list[TemporalLike]:
+    """Dates of the clauses that "a day before"/"two days after" place against a dated anchor."""
+    out: list[TemporalLike] = []
+    for anchor, offset in zip(found, found[1:]):
+        if anchor.granularity != "day" or anchor.interval is None or not is_calendar_mention(anchor):
+            continue
+        size = _OFFSET.match(offset.value) if offset.type == "DURATION" else None
+        word = _OFFSET_WORD.match(text, offset.end)
+        if size is None or word is None or not _OFFSET_GAP.match(text[anchor.end : offset.start]):
+            continue
+        days = int(size[1]) * (7 if size[2] == "W" else 1)
+        # "X on Sunday, a day before Y": Y is a day later; "a day after Y": a day earlier.
+        day = anchor.interval[0] + timedelta(days=days if word[1] == "before" else -days)
+        end = offset.end + len(word[0].rstrip())
+        out.append(_Range(offset.start, end, text[offset.start : end], "DATE", day.isoformat(), None, "day", (day, day)))
+    return out
+
+
 def _in_year(d: date, year: int) -> date | None:
     try:
         return d.replace(year=year)
@@ -344,7 +371,15 @@ def _mention(
         s, e = other.start - sentence.start, min(other.end, sentence.end) - sentence.start
         plain = plain[:s] + " " * (e - s) + plain[e:]
     tokens = term_tokens(plain)
-    hits = [(s, e) for s, e, _ in matcher.spans(plain)]
+    spans = matcher.spans(plain)
+    hits = [(s, e) for s, e, _ in spans]
+    near = _near(tokens, rel_start, rel_end, plain)
+    # "OpenAI's executives spent the week pitching Sora to an industry bruised by the strikes
+    # of last year": with two dates in a sentence, a topic word next to each says which
+    # topic that date is the date of. One date keeps the whole sentence's topics.
+    focused = frozenset(t for hs, he, t in spans if any(hs <= s and e <= he for s, e in near)) & topics
+    if focused and len(all_in_sentence) > 1:
+        topics = focused
     return EventMention(
         sentence_index=index,
         quote=make_quote(sentence.text, rel_start, rel_end),
@@ -363,7 +398,7 @@ def _mention(
         context_topics=from_context,
         names=frozenset(stem for word, stem, _, _ in tokens if word in names),
         keywords=frozenset(stem for _, stem, s, e in tokens if any(hs <= s and e <= he for hs, he in hits)),
-        focus=_focus(tokens, rel_start, rel_end, plain),
+        focus=frozenset(stem for _, stem, s, e in tokens if (s, e) in near),
     )
 
 
@@ -374,9 +409,10 @@ FOCUS_WORDS = 3
 _FOCUS_STOP = re.compile(r"\s(?:and|but|while|whereas)\s|[,;:]|\s[—–]\s")
 
 
-def _focus(tokens: list[tuple[str, str, int, int]], start: int, end: int, plain: str) -> frozenset[str]:
-    before = [stem for _, stem, _, e in tokens if e <= start][-FOCUS_WORDS:]
+def _near(tokens: list[tuple[str, str, int, int]], start: int, end: int, plain: str) -> set[tuple[int, int]]:
+    """Offsets of the content words next to the expression: up to three before, three after."""
+    before = [(s, e) for _, _, s, e in tokens if e <= start][-FOCUS_WORDS:]
     stop = _FOCUS_STOP.search(plain, end)
     limit = stop.start() if stop else len(plain)
-    after = [stem for _, stem, s, _ in tokens if end <= s < limit][:FOCUS_WORDS]
-    return frozenset(before + after)
+    after = [(s, e) for _, _, s, e in tokens if end <= s < limit][:FOCUS_WORDS]
+    return set(before + after)

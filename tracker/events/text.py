@@ -207,6 +207,12 @@ def make_summary(sentence: str, expr_start: int, expr_end: int, limit: int = SUM
 
     `expr_start`/`expr_end` are offsets into `sentence`.
     """
+    if _OFFSET_END.search(sentence, 0, expr_end) and expr_end < len(sentence):
+        # "..., a day before OpenAI begins its meetings": the date is the date of what follows.
+        stop = _CLAUSE_BREAK.search(sentence, expr_end)
+        after = clean(sentence[expr_end : stop.start() if stop else len(sentence)]).rstrip(" .!?;,")
+        if len(after.split()) >= 3:
+            return _shorten(after, limit) if len(after) > limit else after[0].upper() + after[1:]
     relative = _relative_clause(sentence, expr_start, expr_end)
     if relative is not None:
         return relative
@@ -223,6 +229,10 @@ def make_summary(sentence: str, expr_start: int, expr_end: int, limit: int = SUM
         else:
             lo -= 1
     c_start, c_end = clauses[lo][0], clauses[hi][1]
+    offset = _OFFSET_CLAUSE.search(sentence, expr_end, c_end)
+    if offset:
+        # "... on Sunday, a day before OpenAI begins its meetings": what follows is another happening.
+        c_end = offset.start()
     clause = sentence[c_start:c_end]
     e_start, e_end = expr_start - c_start, expr_end - c_start
 
@@ -270,6 +280,10 @@ _RELATIVE_END = re.compile(r",\s|;|:\s|\s[—–]\s|\s--\s")
 _YEAR = re.compile(r"\b\d{4}\b")
 _SPAN_PREPOSITION = re.compile(r"\b(?:until|till|since|through)\s+$", re.IGNORECASE)
 RELATIVE_REACH = 80
+_OFFSET_END = re.compile(r"\b(?:before|after)$")
+_OFFSET_CLAUSE = re.compile(
+    r",\s+(?:a|an|one|two|three|four|five|six|seven|\d{1,2})\s+(?:days?|weeks?)\s+(?:before|after)\s", re.IGNORECASE
+)
 # A clause of fewer words ("the talks resumed") borrows its neighbour to read alone;
 # "SAG-AFTRA's strike lasted until November" already does.
 WIDEN_BELOW = 5
