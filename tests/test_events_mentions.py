@@ -292,3 +292,12 @@ def test_with_two_dates_a_topic_word_next_to_each_decides_its_topics() -> None:
         ("the week", ["hollywood-meetings", "sora"]),
         ("last year", ["strikes"]),
     ]
+
+
+def test_a_span_across_new_year_and_hours_of_one_day() -> None:
+    published = datetime(2024, 3, 26, tzinfo=timezone.utc)
+    [m] = find_mentions(title="", text="The strike ran from December to February 2024.", published=published, matcher=MATCHER)
+    assert (m.value, m.start, m.end) == ("2023-12/2024-02", date(2023, 12, 1), date(2024, 2, 29))
+    hours = find_mentions(title="", text="The strike ran from 9 a.m. to 5 p.m. on March 3, 2024.", published=published,
+                          matcher=MATCHER)  # fmt: skip
+    assert "range" not in [m.granularity for m in hours]

@@ -257,9 +257,11 @@ def _as_range(text: str, floor: int, first: TemporalLike, second: TemporalLike) 
         return None
     if first.interval is None or second.interval is None or first.granularity in _TOO_VAGUE:
         return None
+    if "TIME" in (first.type, second.type):
+        return None  # "from 9 a.m. to 5 p.m.": hours of one day, not a span of days
     lo, hi = first.interval[0], second.interval[1]
     value = first.value
-    if not _HAS_YEAR.search(first.text) and _HAS_YEAR.search(second.text):
+    if first.granularity in ("day", "month") and not _HAS_YEAR.search(first.text) and _HAS_YEAR.search(second.text):
         # "from May to September 2023": the first end takes the year written at the second.
         moved = _in_year(lo, second.interval[0].year)
         if moved is not None and moved > second.interval[0]:
@@ -267,8 +269,8 @@ def _as_range(text: str, floor: int, first: TemporalLike, second: TemporalLike) 
         if moved is not None and value[:4].isdigit():
             value = f"{moved.year:04d}{value[4:]}"
             lo = moved
-    if lo > hi or hi - lo > timedelta(days=3660):
-        return None
+    if lo >= hi or hi - lo > timedelta(days=3660):
+        return None  # "from 9 a.m. to 5 p.m." is a day, not a span; a backwards pair is no span
     first_value = value.split("T")[0]
     last_value = second.value.split("T")[0]
     return _Range(
