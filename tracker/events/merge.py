@@ -351,14 +351,16 @@ def _can_join(
 
 
 def event_id(anchor: MentionKey) -> str:
-    """The id an event gets from its anchor mention: the earliest seen, ties by key."""
+    """The id an event gets from its anchor mention: the earliest published, ties by key."""
     text = f"{anchor.source}\x1f{anchor.fingerprint}"
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:ID_LENGTH]
 
 
 def _anchor(group: Sequence[KeyedMention]) -> KeyedMention:
-    # The earliest-seen mention: later articles joining the event do not change its id.
-    return min(group, key=lambda km: (_rank(km)[:2], km.key))
+    # The earliest-published mention (ties by key): a function of the articles themselves,
+    # so two databases fed the same articles in any order derive the same ids. A later
+    # article that joins keeps the old id through assign_ids.
+    return min(group, key=lambda km: (to_aware_utc(km.published), km.key))
 
 
 def _mod_rank(mod: str | None) -> int:
@@ -415,7 +417,7 @@ def _summary_rank(km: KeyedMention, start: date, end: date, centrality: float) -
         not 25 <= len(m.summary) <= 120,
         (m.start, m.end) != (start, end),
         -round(centrality, 6),  # the mention most like the others tells the shared story
-        _rank(km)[:2],
+        to_aware_utc(km.published),  # not first_seen: arrival order must not pick the summary
         km.key,
     )
 
