@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv clean bench
+.PHONY: demo test venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,10 @@ demo: $(STAMP)
 	$(DEMO) poll
 	$(DEMO) timeline
 
+# Type-check (mypy --strict, settings in pyproject.toml), then the whole suite.
 test: $(STAMP)
+	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) samples/demo.db samples/demo.db-wal samples/demo.db-shm .pytest_cache
+	rm -rf $(VENV) samples/demo.db samples/demo.db-wal samples/demo.db-shm .pytest_cache .mypy_cache

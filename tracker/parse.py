@@ -286,7 +286,7 @@ def _fallback_date(parsed: object, raw: str | None, now: datetime) -> datetime |
     import dateparser  # slow to import; most feeds never need it
 
     try:
-        value = dateparser.parse(raw, languages=None, settings=_DATEPARSER_SETTINGS)  # type: ignore[arg-type]
+        value: datetime | None = dateparser.parse(raw, languages=None, settings=_DATEPARSER_SETTINGS)
     except Exception:  # dateparser raises assorted errors on odd input; a date is optional
         return None
     if value is None or str(value.year) not in raw:
