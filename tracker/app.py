@@ -3,40 +3,134 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import os
+import re
+import threading
+from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.clock import Clock, system_clock, to_aware_utc
-from tracker.config import Config, FeedConfig
+from tracker.config import Config, FeedConfig, Topic
+from tracker.errors import StoreError
 from tracker.fetch import Fetcher
 from tracker.events import EventMention, TopicMatcher, find_mentions
+from tracker.events.topics import keyword_pattern
 from tracker.store import Entry, Store
 from tracker.store.merging import apply_mentions
+from tracker.store.models import Mention
 
 log = logging.getLogger(__name__)
 
 # Polls are I/O bound; more threads than this mostly queue on the SQLite write lock.
 MAX_CONCURRENT_POLLS = 16
+# Parsing and extraction move to worker processes only for a poll of at least this many
+# feeds: starting the workers costs about a second, one or two documents never repay it.
+POOL_MIN_FEEDS = 8
+
+
+class TopicPrefilter:
+    """A cheap test that an article cannot yield a mention, so the tagger can skip it.
+
+    With topics configured, find_mentions keeps a sentence only when a keyword of an
+    allowed topic occurs in it, its neighbours or the title, and sentences are slices of
+    the text: no keyword anywhere in title and text means no mention. The patterns are the
+    keyword patterns without their word-boundary lookarounds, so they match at least
+    wherever the matcher's own patterns match in any slice of the text.
+    """
+
+    def __init__(self, topics: Mapping[str, Topic]) -> None:
+        self._active = bool(topics)
+        self._patterns: dict[str, re.Pattern[str]] = {
+            name: re.compile("|".join(f"(?:{_loose(k)})" for k in topic.keywords), re.IGNORECASE)
+            for name, topic in topics.items()
+            if topic.keywords
+        }
+
+    def could_mention(self, title: str, text: str, feed_topics: Collection[str] | None) -> bool:
+        """False only when find_mentions is certain to return nothing for this article."""
+        if not self._active:
+            # Without topics every dated sentence is a mention.
+            return True
+        names = self._patterns.keys() if feed_topics is None else self._patterns.keys() & set(feed_topics)
+        return any(self._patterns[n].search(title) or self._patterns[n].search(text) for n in names)
+
+
+def _loose(keyword: str) -> str:
+    # Only ever loosens the pattern: the boundary lookarounds go, nothing else is touched.
+    return keyword_pattern(keyword).removeprefix(_NOT_AFTER_WORD).removesuffix(_NOT_BEFORE_WORD)
+
+
+_NOT_AFTER_WORD = r"(?<![^\W_])"
+_NOT_BEFORE_WORD = r"(?![^\W_])"
+
+
+def extract_mentions(
+    matcher: TopicMatcher, feed: FeedConfig, title: str, text: str, published: datetime
+) -> list[EventMention]:
+    """The event mentions of one article (pure); shared by the poller's worker processes."""
+    return find_mentions(title=title, text=text, published=published, matcher=matcher, feed_topics=feed.topics)
 
 
 class Tracker:
     """Everything a command needs, built once; tests build it with their own clock and client."""
 
-    def __init__(self, config: Config, *, clock: Clock, store: Store, fetcher: Fetcher) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock,
+        store: Store,
+        fetcher: Fetcher,
+        processes: int | None = None,
+        prefilter: bool = True,
+    ) -> None:
+        """`processes`: worker processes for parsing and extraction in a poll of many feeds
+        (None: one per core when there are two or more; 0: never). `prefilter`: skip the
+        tagger for articles that name no topic keyword (results are the same either way)."""
         self.config = config
         self.clock = clock
         self.store = store
         self.fetcher = fetcher
         self.matcher = TopicMatcher(config.topics)
+        self.use_prefilter = prefilter
+        self.prefilter = TopicPrefilter(config.topics)
+        cores = os.cpu_count() or 1
+        self.processes = processes if processes is not None else (cores if cores >= 2 else 0)
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self.store.sync_feeds(config.feeds, clock())
 
     def close(self) -> None:
+        self.close_pool()
         self.fetcher.close()
         self.store.close()
+
+    def process_pool(self) -> Executor | None:
+        """The worker processes, started on first use; None when the tracker has none."""
+        if self.processes <= 0:
+            return None
+        with self._pool_lock:
+            if self._pool is None:
+                # Never fork a process that runs threads (the daemon, the poll threads):
+                # the forkserver starts workers from a clean single-threaded process.
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["tracker.poll"])
+                self._pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
+            return self._pool
+
+    def close_pool(self) -> None:
+        """Stop the worker processes (if started); a later poll starts them again."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> Tracker:
         return self
@@ -57,22 +151,102 @@ class Tracker:
         feeds = self.feeds(names)
         if not feeds:
             return []
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(feeds))), thread_name_prefix="poll") as pool:
-            return list(pool.map(lambda f: poll_feed(self, f), feeds))
+        if len(feeds) == 1:
+            return [poll_feed(self, feeds[0])]
+        processes = self.process_pool() if len(feeds) >= POOL_MIN_FEEDS else None
+        # Merging re-reads every stored mention near the new ones, so it is done once for
+        # the whole poll instead of once per feed; entries are still stored per feed.
+        batch = MergeBatch()
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(feeds))), thread_name_prefix="poll") as threads:
+            results = list(threads.map(lambda f: poll_feed(self, f, processes=processes, batch=batch), feeds))
+        return self.merge_batch(batch, results)
 
-    def after_entries(self, session: Session, feed: FeedConfig, entries: Sequence[Entry], now: datetime) -> int:
-        """Called inside a poll's transaction with the new and changed entries; returns events changed."""
-        updates = []
+    def after_entries(
+        self,
+        session: Session,
+        feed: FeedConfig,
+        entries: Sequence[Entry],
+        now: datetime,
+        extracted: Mapping[str, Extracted] | None = None,
+    ) -> int:
+        """Called inside a poll's transaction with the new and changed entries; returns events changed.
+
+        `extracted` holds mentions found before the transaction, by entry key; they are
+        used when the entry's content hash still matches, else the entry is extracted here.
+        """
+        updates = [(entry, mentions) for entry, mentions in self.entry_mentions(feed, entries, extracted)]
+        return apply_mentions(session, updates, now).changed if updates else 0
+
+    def entry_mentions(
+        self, feed: FeedConfig, entries: Sequence[Entry], extracted: Mapping[str, Extracted] | None = None
+    ) -> list[tuple[Entry, list[EventMention]]]:
+        """Each entry with its mentions; entries whose extraction failed are left out (logged)."""
+        out = []
         for entry in entries:
+            ready = extracted.get(entry.key) if extracted else None
+            if ready is not None and ready.content_hash == entry.content_hash:
+                if ready.error is not None:
+                    log.error("%s: event extraction failed for %s: %s", feed.name, entry.link or entry.key, ready.error)
+                    continue
+                out.append((entry, list(ready.mentions)))
+                continue
             try:
-                mentions = self.mentions_of(feed, entry.title, entry.text, to_aware_utc(entry.published))
+                mentions = self.screened_mentions(feed, entry.title, entry.text, to_aware_utc(entry.published))
             except Exception:
                 # A bug in extraction must not cost the entry itself: it is stored and
                 # stays marked for extraction, so a later run can retry it.
                 log.exception("%s: event extraction failed for %s", feed.name, entry.link or entry.key)
                 continue
-            updates.append((entry, mentions))
-        return apply_mentions(session, updates, now).changed if updates else 0
+            out.append((entry, mentions))
+        return out
+
+    def screened_mentions(self, feed: FeedConfig, title: str, text: str, published: datetime) -> list[EventMention]:
+        """mentions_of, skipping the tagger for articles the topic prefilter rules out."""
+        if self.use_prefilter and not self.prefilter.could_mention(title, text, feed.topics):
+            return []
+        return self.mentions_of(feed, title, text, published)
+
+    def merge_batch(self, batch: MergeBatch, results: list[PollResult]) -> list[PollResult]:
+        """Merge the mentions of a whole poll in one transaction; counts go to each feed's result.
+
+        The entries were stored (marked for extraction) in their feeds' own transactions,
+        so a failure here loses no entry: `tracker reprocess --pending` finishes the job.
+        """
+        pending = batch.take()
+        if not pending:
+            return results
+        now = self.clock()
+        try:
+            with self.store.write() as s:
+                rows = {e.id: e for e in s.scalars(select(Entry).where(Entry.id.in_([p.entry_id for p in pending])))}
+                updates = []
+                feed_of: dict[int, str] = {}
+                for p in pending:
+                    row = rows.get(p.entry_id)
+                    # Edited again by another poll meanwhile: that poll extracts it.
+                    if row is None or row.content_hash != p.content_hash:
+                        continue
+                    feed_of[row.id] = p.feed.name
+                    updates.extend(self.entry_mentions(p.feed, [row], {row.key: p.extracted} if p.extracted else None))
+                stats = apply_mentions(s, updates, now) if updates else None
+                per_feed: dict[str, int] = {}
+                if stats is not None and stats.changed:
+                    # An event counts for every feed with a new or updated article in it.
+                    for entry_id, events in s.execute(
+                        select(Mention.entry_id, func.count(func.distinct(Mention.event_pk)))
+                        .where(Mention.entry_id.in_(list(feed_of)))
+                        .group_by(Mention.entry_id)
+                    ).all():
+                        name = feed_of[entry_id]
+                        per_feed[name] = per_feed.get(name, 0) + events
+        except StoreError as exc:
+            log.error("could not merge the new articles into events: %s (tracker reprocess --pending retries)", exc)
+            return [
+                replace(r, warning="; ".join(filter(None, [r.warning, f"events not merged: {exc}"])))
+                if r.status == "ok" and r.new + r.updated else r
+                for r in results
+            ]
+        return [replace(r, events_changed=per_feed.get(r.feed, 0)) if r.status == "ok" else r for r in results]
 
     def after_poll(self, results: list[PollResult]) -> None:
         """The daemon calls this after polls that changed events: the digest step.
@@ -94,9 +268,7 @@ class Tracker:
 
     def mentions_of(self, feed: FeedConfig, title: str, text: str, published: datetime) -> list[EventMention]:
         """The event mentions of one article (pure: no database)."""
-        return find_mentions(
-            title=title, text=text, published=published, matcher=self.matcher, feed_topics=feed.topics
-        )
+        return extract_mentions(self.matcher, feed, title, text, published)
 
 
 def make_tracker(
@@ -105,11 +277,13 @@ def make_tracker(
     clock: Clock = system_clock,
     http_client: httpx.Client | None = None,
     database_url: str | None = None,
+    processes: int | None = None,
+    prefilter: bool = True,
 ) -> Tracker:
     """Build a Tracker: the one place where dependencies are chosen."""
     store = Store(database_url or config.database_url)
     fetcher = Fetcher(http_client, timeout=config.default_timeout.total_seconds(), base_dir=config.base_dir)
-    return Tracker(config, clock=clock, store=store, fetcher=fetcher)
+    return Tracker(config, clock=clock, store=store, fetcher=fetcher, processes=processes, prefilter=prefilter)
 
 
-from tracker.poll import PollResult  # noqa: E402  (poll imports app only for typing)
+from tracker.poll import Extracted, MergeBatch, PollResult  # noqa: E402  (poll imports app only for typing)

@@ -1,10 +1,14 @@
-"""One poll of one feed: fetch, parse, store (and extract), each feed in its own transaction."""
+"""One poll of one feed: fetch, parse and extract outside the write lock, then store in one transaction."""
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from collections.abc import Mapping
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -14,13 +18,14 @@ from sqlalchemy import select
 from tracker.clock import to_naive_utc
 from tracker.config import FeedConfig
 from tracker.errors import FeedGone, FetchError, ParseError, StoreError
+from tracker.events import EventMention, TopicMatcher
 from tracker.fetch import FetchResult, Validators
 from tracker.parse import ParsedFeed, parse_feed
 from tracker.policy import next_poll
 from tracker.store import Feed, upsert_entries
 
 if TYPE_CHECKING:
-    from tracker.app import Tracker
+    from tracker.app import TopicPrefilter, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +69,112 @@ class PollResult:
         return f"{self.feed}: {self.status}: {self.error} {took}"
 
 
-def poll_feed(tracker: Tracker, cfg: FeedConfig) -> PollResult:
-    """Poll one feed now. Never raises: a problem, even a bug, is recorded and returned."""
+@dataclass(frozen=True)
+class Extracted:
+    """An entry's mentions, found before the write transaction, for the content it had then."""
+
+    content_hash: str
+    mentions: tuple[EventMention, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A parsed document with the mentions of its new and changed entries, by entry key."""
+
+    parsed: ParsedFeed
+    extracted: dict[str, Extracted]
+
+
+@dataclass(frozen=True)
+class PendingMerge:
+    """A stored entry whose mentions wait for the poll's one merge (Tracker.merge_batch)."""
+
+    feed: FeedConfig
+    entry_id: int
+    content_hash: str
+    extracted: Extracted | None
+
+
+class MergeBatch:
+    """Entries stored by the feeds of one poll, collected from the polling threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[PendingMerge] = []
+
+    def add(self, items: list[PendingMerge]) -> None:
+        with self._lock:
+            self._items.extend(items)
+
+    def take(self) -> list[PendingMerge]:
+        with self._lock:
+            items, self._items = self._items, []
+        return items
+
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self._items)
+
+
+def prepare_document(
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    now: datetime,
+    known: Mapping[str, str],
+    feed: FeedConfig,
+    matcher: TopicMatcher,
+    prefilter: TopicPrefilter | None,
+) -> Prepared | str:
+    """Parse a document and extract the mentions of entries not stored with this content.
+
+    Pure CPU work, run in a worker process or the polling thread; `known` is key ->
+    content hash of the stored entries. A document that is no feed gives the ParseError
+    message (a string crosses process boundaries more safely than an exception).
+    """
+    from tracker.app import extract_mentions
+
+    try:
+        parsed = parse_feed(body, headers, url=url, now=now)
+    except ParseError as exc:
+        return str(exc)
+    extracted: dict[str, Extracted] = {}
+    for entry in parsed.entries:
+        if known.get(entry.key) == entry.content_hash:
+            continue
+        if entry.published is None and entry.key in known:
+            # The stored entry keeps its earlier first-seen date; only the transaction knows it.
+            continue
+        # The date the store will give the entry: its own, else first seen (now).
+        published = entry.published or now
+        if prefilter is not None and not prefilter.could_mention(entry.title, entry.text, feed.topics):
+            extracted[entry.key] = Extracted(entry.content_hash)
+            continue
+        try:
+            mentions = extract_mentions(matcher, feed, entry.title, entry.text, published)
+        except Exception as exc:  # noqa: BLE001 - recorded per entry, as the inline path does
+            extracted[entry.key] = Extracted(entry.content_hash, error=f"{type(exc).__name__}: {exc}")
+            continue
+        extracted[entry.key] = Extracted(entry.content_hash, tuple(mentions))
+    return Prepared(parsed, extracted)
+
+
+def poll_feed(
+    tracker: Tracker,
+    cfg: FeedConfig,
+    *,
+    processes: Executor | None = None,
+    batch: MergeBatch | None = None,
+) -> PollResult:
+    """Poll one feed now. Never raises: a problem, even a bug, is recorded and returned.
+
+    With `processes`, parsing and extraction run there; with `batch`, the entries are
+    stored now and their mentions merged later by Tracker.merge_batch.
+    """
     started = time.monotonic()
     try:
-        return _poll_feed(tracker, cfg, started)
+        return _poll_feed(tracker, cfg, started, processes, batch)
     except Exception as exc:
         # A bug must cost one feed one poll, never the other feeds or the daemon.
         log.exception("%s: unexpected error while polling", cfg.name)
@@ -78,7 +184,9 @@ def poll_feed(tracker: Tracker, cfg: FeedConfig) -> PollResult:
         )
 
 
-def _poll_feed(tracker: Tracker, cfg: FeedConfig, started: float) -> PollResult:
+def _poll_feed(
+    tracker: Tracker, cfg: FeedConfig, started: float, processes: Executor | None, batch: MergeBatch | None
+) -> PollResult:
     now = tracker.clock()
     state = tracker.store.feed_state(cfg.name)
     rng = random.Random()
@@ -102,20 +210,48 @@ def _poll_feed(tracker: Tracker, cfg: FeedConfig, started: float) -> PollResult:
     except FetchError as exc:
         return finish(_record_failure(tracker, cfg, state.id, now, exc, rng=rng))
 
-    parsed: ParsedFeed | None = None
+    prepared: Prepared | None = None
     if not fetched.not_modified:
         assert fetched.body is not None
-        try:
-            parsed = parse_feed(fetched.body, fetched.headers, url=fetched.url, now=now)
-        except ParseError as exc:
-            return finish(_record_failure(tracker, cfg, state.id, now, exc, rng=rng))
+        # All CPU work happens here, before the write lock is taken: the transaction
+        # only compares content hashes and writes.
+        outcome = _prepare(tracker, cfg, fetched, now, tracker.store.entry_hashes(state.id), processes)
+        if isinstance(outcome, str):
+            return finish(_record_failure(tracker, cfg, state.id, now, ParseError(outcome), rng=rng))
+        prepared = outcome
 
     try:
-        result = _record_success(tracker, cfg, state.id, now, fetched, parsed, rng)
+        result = _record_success(tracker, cfg, state.id, now, fetched, prepared, rng, batch)
     except StoreError as exc:
         log.error("%s: could not store the poll: %s", cfg.name, exc)
         return finish(PollResult(cfg.name, "error", error=str(exc)))
     return finish(result)
+
+
+def _prepare(
+    tracker: Tracker,
+    cfg: FeedConfig,
+    fetched: FetchResult,
+    now: datetime,
+    known: dict[str, str],
+    processes: Executor | None,
+) -> Prepared | str:
+    assert fetched.body is not None
+    args = (fetched.body, dict(fetched.headers), fetched.url, now, known, cfg, tracker.matcher,
+            tracker.prefilter if tracker.use_prefilter else None)
+    if processes is not None:
+        try:
+            future = processes.submit(prepare_document, *args)
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            # No workers to be had (one died, the pool is shut down, no processes left):
+            # this feed is done here instead.
+            log.warning("%s: worker processes unavailable (%s); parsing in the polling thread", cfg.name, exc)
+        else:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                log.warning("%s: a worker process died; parsing in the polling thread", cfg.name)
+    return prepare_document(*args)
 
 
 def _server_interval(fetched: FetchResult, parsed: ParsedFeed | None) -> float | None:
@@ -129,9 +265,11 @@ def _record_success(
     feed_id: int,
     now: datetime,
     fetched: FetchResult,
-    parsed: ParsedFeed | None,
+    prepared: Prepared | None,
     rng: random.Random,
+    batch: MergeBatch | None,
 ) -> PollResult:
+    parsed = prepared.parsed if prepared is not None else None
     server_interval = _server_interval(fetched, parsed)
     schedule = next_poll(now=now, interval=cfg.interval, server_interval=server_interval, rng=rng)
     with tracker.store.write() as s:
@@ -145,7 +283,7 @@ def _record_success(
         feed.etag = fetched.validators.etag
         feed.last_modified = fetched.validators.last_modified
         _follow_redirect(feed, fetched)
-        if parsed is None:
+        if parsed is None or prepared is None:
             feed.last_status = "not-modified"
             return PollResult(cfg.name, "not-modified", next_due=schedule.next_due)
         feed.last_status = "ok"
@@ -153,7 +291,14 @@ def _record_success(
         if parsed.title:
             feed.title = parsed.title
         counts, touched = upsert_entries(s, feed_id, parsed.entries, now)
-        events_changed = tracker.after_entries(s, cfg, touched, now)
+        events_changed = 0
+        if batch is None:
+            events_changed = tracker.after_entries(s, cfg, touched, now, prepared.extracted)
+        else:
+            pending = [PendingMerge(cfg, e.id, e.content_hash, prepared.extracted.get(e.key)) for e in touched]
+    if batch is not None:
+        # Queued only once the entries are committed.
+        batch.add(pending)
     return PollResult(
         cfg.name,
         "ok",
