@@ -7,13 +7,14 @@ import multiprocessing
 import os
 import re
 import threading
+import time
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tracker.clock import Clock, system_clock, to_aware_utc
@@ -29,7 +30,7 @@ from tracker.store.models import Mention
 log = logging.getLogger(__name__)
 
 # Polls are I/O bound; more threads than this mostly queue on the SQLite write lock.
-MAX_CONCURRENT_POLLS = 16
+MAX_CONCURRENT_POLLS = 64
 # Parsing and extraction move to worker processes only for a poll of at least this many
 # feeds: starting the workers costs about a second, one or two documents never repay it.
 POOL_MIN_FEEDS = 8
@@ -69,6 +70,14 @@ def _loose(keyword: str) -> str:
 
 _NOT_AFTER_WORD = r"(?<![^\W_])"
 _NOT_BEFORE_WORD = r"(?![^\W_])"
+
+
+# Ids per IN (...): well under SQLite's limit on bound parameters.
+_IN_CHUNK = 5000
+
+
+def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
+    return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)]
 
 
 def extract_mentions(
@@ -157,9 +166,13 @@ class Tracker:
         # Merging re-reads every stored mention near the new ones, so it is done once for
         # the whole poll instead of once per feed; entries are still stored per feed.
         batch = MergeBatch()
+        started = time.monotonic()
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(feeds))), thread_name_prefix="poll") as threads:
             results = list(threads.map(lambda f: poll_feed(self, f, processes=processes, batch=batch), feeds))
-        return self.merge_batch(batch, results)
+        polled = time.monotonic()
+        results = self.merge_batch(batch, results)
+        log.debug("polled %d feeds in %.2fs, merged in %.2fs", len(feeds), polled - started, time.monotonic() - polled)
+        return results
 
     def after_entries(
         self,
@@ -218,29 +231,54 @@ class Tracker:
         now = self.clock()
         try:
             with self.store.write() as s:
-                rows = {e.id: e for e in s.scalars(select(Entry).where(Entry.id.in_([p.entry_id for p in pending])))}
+                ids = [p.entry_id for p in pending]
+                current: dict[int, str] = {}
+                had_mentions: set[int] = set()
+                for chunk in _chunks(ids):
+                    current.update(
+                        {i: h for i, h in s.execute(select(Entry.id, Entry.content_hash).where(Entry.id.in_(chunk)))}
+                    )
+                    had_mentions.update(s.scalars(select(Mention.entry_id).where(Mention.entry_id.in_(chunk)).distinct()))
+                # Edited again by another poll meanwhile: that poll extracts it.
+                live = [p for p in pending if current.get(p.entry_id) == p.content_hash]
+                # Most articles yield no mention and had none: they are only marked done,
+                # without loading them (a cold poll of many feeds would load every article).
+                quiet = {
+                    p.entry_id for p in live
+                    if p.extracted is not None and p.extracted.error is None and not p.extracted.mentions
+                    and p.entry_id not in had_mentions
+                }
+                for chunk in _chunks(sorted(quiet)):
+                    s.execute(update(Entry).where(Entry.id.in_(chunk)).values(needs_extraction=False))
+                rest = [p for p in live if p.entry_id not in quiet]
+                rows: dict[int, Entry] = {}
+                for chunk in _chunks([p.entry_id for p in rest]):
+                    rows.update((e.id, e) for e in s.scalars(select(Entry).where(Entry.id.in_(chunk))))
                 updates = []
                 feed_of: dict[int, str] = {}
-                for p in pending:
-                    row = rows.get(p.entry_id)
-                    # Edited again by another poll meanwhile: that poll extracts it.
-                    if row is None or row.content_hash != p.content_hash:
-                        continue
+                for p in rest:
+                    row = rows[p.entry_id]
                     feed_of[row.id] = p.feed.name
                     updates.extend(self.entry_mentions(p.feed, [row], {row.key: p.extracted} if p.extracted else None))
                 stats = apply_mentions(s, updates, now) if updates else None
                 per_feed: dict[str, int] = {}
                 if stats is not None and stats.changed:
                     # An event counts for every feed with a new or updated article in it.
-                    for entry_id, events in s.execute(
-                        select(Mention.entry_id, func.count(func.distinct(Mention.event_pk)))
-                        .where(Mention.entry_id.in_(list(feed_of)))
-                        .group_by(Mention.entry_id)
-                    ).all():
-                        name = feed_of[entry_id]
-                        per_feed[name] = per_feed.get(name, 0) + events
-        except StoreError as exc:
-            log.error("could not merge the new articles into events: %s (tracker reprocess --pending retries)", exc)
+                    for chunk in _chunks(list(feed_of)):
+                        for entry_id, events in s.execute(
+                            select(Mention.entry_id, func.count(func.distinct(Mention.event_pk)))
+                            .where(Mention.entry_id.in_(chunk))
+                            .group_by(Mention.entry_id)
+                        ):
+                            name = feed_of[entry_id]
+                            per_feed[name] = per_feed.get(name, 0) + events
+        except Exception as exc:
+            # The entries are stored whatever happens here; a bug in merging must not
+            # cost the poll its report (the entries stay marked for extraction).
+            if isinstance(exc, StoreError):
+                log.error("could not merge the new articles into events: %s (tracker reprocess --pending retries)", exc)
+            else:
+                log.exception("merging the new articles into events failed (tracker reprocess --pending retries)")
             return [
                 replace(r, warning="; ".join(filter(None, [r.warning, f"events not merged: {exc}"])))
                 if r.status == "ok" and r.new + r.updated else r
@@ -282,7 +320,12 @@ def make_tracker(
 ) -> Tracker:
     """Build a Tracker: the one place where dependencies are chosen."""
     store = Store(database_url or config.database_url)
-    fetcher = Fetcher(http_client, timeout=config.default_timeout.total_seconds(), base_dir=config.base_dir)
+    fetcher = Fetcher(
+        http_client,
+        timeout=config.default_timeout.total_seconds(),
+        base_dir=config.base_dir,
+        max_connections=MAX_CONCURRENT_POLLS,
+    )
     return Tracker(config, clock=clock, store=store, fetcher=fetcher, processes=processes, prefilter=prefilter)
 
 

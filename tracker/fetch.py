@@ -78,9 +78,14 @@ class Fetcher:
         max_redirects: int = 10,
         base_dir: Path | None = None,
         clock: Clock = system_clock,
+        max_connections: int = 20,
     ) -> None:
+        """`max_connections`: the size of the connection pool of the client made here
+        (an injected client keeps its own); give it the number of polling threads, so
+        that no thread waits for a connection and kept-alive ones are reused."""
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client()
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._client = client if client is not None else httpx.Client(limits=limits)
         self.user_agent = user_agent
         self.max_bytes = max_bytes
         self.timeout = timeout

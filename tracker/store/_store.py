@@ -118,7 +118,13 @@ class Store:
 
     def feed_state(self, name: str) -> FeedState:
         with self.read() as s:
-            row = s.scalars(select(Feed).where(Feed.name == name)).one()
+            # Plain columns, not an ORM object: this runs before every poll, 304s included.
+            row = s.execute(
+                select(
+                    Feed.id, Feed.name, Feed.url, Feed.etag, Feed.last_modified, Feed.consecutive_errors,
+                    Feed.redirect_target, Feed.redirect_count, Feed.gone, Feed.next_due, Feed.last_poll,
+                ).where(Feed.name == name)
+            ).one()
             return FeedState(
                 id=row.id,
                 name=row.name,
@@ -151,11 +157,27 @@ def upsert_entries(
     Runs inside the poll's write transaction, so the read of existing keys and the
     writes see the same state: a concurrent poll cannot make us insert a key twice.
     """
-    existing = {e.key: e for e in session.scalars(select(Entry).where(Entry.feed_id == feed_id))}
+    # Keys and hashes first: most entries of a re-fetched feed are unchanged, and loading
+    # them whole (HTML and all) would be most of the transaction's work.
+    stored = {
+        key: (entry_id, content_hash)
+        for entry_id, key, content_hash in session.execute(
+            select(Entry.id, Entry.key, Entry.content_hash).where(Entry.feed_id == feed_id)
+        )
+    }
+    changed_ids = [
+        stored[p.key][0] for p in entries if p.key in stored and stored[p.key][1] != p.content_hash
+    ]
+    existing: dict[str, Entry] = (
+        {e.key: e for e in session.scalars(select(Entry).where(Entry.id.in_(changed_ids)))} if changed_ids else {}
+    )
     naive_now = to_naive_utc(now)
     new = updated = unchanged = 0
     touched: list[Entry] = []
     for parsed in entries:
+        if parsed.key in stored and stored[parsed.key][1] == parsed.content_hash:
+            unchanged += 1
+            continue
         row = existing.get(parsed.key)
         if row is not None and row.content_hash == parsed.content_hash:
             unchanged += 1
