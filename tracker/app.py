@@ -302,6 +302,8 @@ class Tracker:
         """Switch to a reloaded config (daemon SIGHUP): rows for new feeds, derived state rebuilt."""
         self.store.sync_feeds(config.feeds, self.clock())
         self.matcher = TopicMatcher(config.topics)
+        # The prefilter must know new keywords too, or it would skip their articles.
+        self.prefilter = TopicPrefilter(config.topics)
         self.config = config
 
     def mentions_of(self, feed: FeedConfig, title: str, text: str, published: datetime) -> list[EventMention]:
