@@ -63,3 +63,32 @@ def test_reprocess_of_unchanged_config_changes_nothing(tmp_path: Path) -> None:
     assert events(config) == before
     result = runner.invoke(cli, ["--config", str(config), "reprocess", "--pending"])
     assert result.stdout.strip() == "reprocessed 0 entries: 0 events changed"
+
+
+def test_daemon_retries_entries_left_unmerged(tmp_path: Path) -> None:
+    """Articles stored but never merged (a crash between the steps) are picked up again."""
+    from sqlalchemy import delete, update
+
+    from tracker.app import make_tracker
+    from tracker.config import load_config
+    from tracker.scheduler import Daemon
+    from tracker.store.models import Entry, Event, Mention
+
+    for path in (ROOT / "samples").iterdir():
+        if path.suffix in (".xml", ".atom", ".yaml"):
+            shutil.copy(path, tmp_path / path.name)
+    config = tmp_path / "demo.yaml"
+    assert CliRunner().invoke(cli, ["--config", str(config), "poll"]).exit_code == 0
+    before = events(config)
+    tracker = make_tracker(load_config(config), processes=0)
+    with tracker.store.write() as s:  # as if the process died after storing the entries
+        s.execute(delete(Mention))
+        s.execute(delete(Event))
+        s.execute(update(Entry).values(needs_extraction=True))
+    assert events(config) == []
+    daemon = Daemon(tracker)
+    daemon._retry_pending()
+    tracker.close()
+    after = events(config)
+    quotes = lambda evs: sorted(m["quote"] for e in evs for m in e["mentions"])  # type: ignore[attr-defined,union-attr] # noqa: E731
+    assert quotes(after) == quotes(before) and len(after) == len(before)

@@ -62,6 +62,9 @@ DEFAULT_CHECK_CONFIG_EVERY = 60.0
 # How often the daemon looks for digests that are due without a new poll.
 DEFAULT_DIGEST_CHECK_EVERY = 30.0
 DIGEST_JOB = "digest"
+RETRY_JOB = "retry-pending"
+RETRY_PENDING_FIRST_S = 30.0
+RETRY_PENDING_EVERY_S = 600.0
 # A job fires at the due time it was given; a database due time later than this says
 # someone else polled the feed meanwhile.
 DUE_SLACK = timedelta(seconds=1)
@@ -223,6 +226,28 @@ class Daemon:
         self.scheduler.add_job(
             self._digest_timer, "interval", seconds=self.digest_check_every, id=DIGEST_JOB, max_instances=1
         )
+        # Articles stored but not merged (a crash or a bug between the two steps) are
+        # extracted again: soon after start, then now and then.
+        self.scheduler.add_job(
+            self._retry_pending, "interval", seconds=RETRY_PENDING_EVERY_S, id=RETRY_JOB, max_instances=1,
+            next_run_time=datetime.now(timezone.utc) + timedelta(seconds=RETRY_PENDING_FIRST_S),
+        )
+
+    def _retry_pending(self) -> None:
+        if self._stopping:
+            return
+        from tracker.reprocess import reprocess
+
+        try:
+            result = reprocess(self.tracker, pending_only=True)
+        except TrackerError as exc:
+            log.error("retrying pending extraction failed: %s", exc)
+            return
+        if result.entries or result.failed:
+            log.info("extracted %d pending entries: %d events changed, %d failed",
+                     result.entries, result.events_changed, result.failed)
+        if result.events_changed:
+            self.call_after_poll([])
 
     def _digest_timer(self) -> None:
         if self.tracker.config.digest is None or self._stopping:
