@@ -79,12 +79,16 @@ def article(rng: random.Random, on_topic: bool) -> tuple[str, str]:
     return rng.choice(titles), "\n".join(paragraphs)
 
 
-def feed_document(index: int, articles: int, *, on_topic_share: float = 0.3, seed: int = 7) -> bytes:
-    """One RSS 2.0 feed of `articles` items with content:encoded, dated over early 2024."""
+def feed_document(index: int, articles: int, *, on_topic_share: float = 0.3, seed: int = 7, skip: int = 0) -> bytes:
+    """One RSS 2.0 feed of `articles` items with content:encoded, dated over early 2024.
+
+    `skip` drops that many of the first items: (articles=20, skip=1) is the (20, 0) feed
+    with its first item gone and one more at the end, as a feed rolls on.
+    """
     rng = random.Random(seed * 100_003 + index)
     base = datetime(2024, 3, 23, 10, 0, tzinfo=timezone.utc)
     items = []
-    for n in range(articles):
+    for n in range(articles + skip):
         title, body = article(rng, rng.random() < on_topic_share)
         published = base - timedelta(hours=rng.randint(1, 24 * 80), minutes=rng.randint(0, 59))
         link = f"https://outlet{index}.example.test/2024/{n:04d}/"
@@ -97,6 +101,7 @@ def feed_document(index: int, articles: int, *, on_topic_share: float = 0.3, see
             f"<description><![CDATA[{summary}]]></description>"
             f"<content:encoded><![CDATA[{body}]]></content:encoded></item>"
         )
+    items = items[skip:]
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '

@@ -142,3 +142,38 @@ def test_edited_entry_is_extracted_again_with_its_stored_date(tmp_path: Path, mo
         assert result.events_changed > 0
     finally:
         tracker.close()
+
+
+def test_a_failed_merge_keeps_every_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
+    config = write_config(tmp_path, copies=1)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("merge bug")
+
+    monkeypatch.setattr("tracker.app.apply_mentions", broken)
+    tracker = make_tracker(load_config(config), processes=0)
+    try:
+        results = tracker.poll()
+        assert all(r.status == "ok" and r.new > 0 for r in results)
+        assert any("events not merged" in (r.warning or "") for r in results)
+        from sqlalchemy import func, select
+
+        from tracker.store import Entry
+
+        with tracker.store.read() as s:
+            pending = s.scalar(select(func.count()).select_from(Entry).where(Entry.needs_extraction.is_(True)))
+        assert pending and pending > 0  # left for `tracker reprocess --pending`
+    finally:
+        tracker.close()
+
+
+def test_one_feed_or_a_few_start_no_worker_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
+    tracker = make_tracker(load_config(write_config(tmp_path, copies=1)), processes=2)
+    try:
+        tracker.poll(["techwire-0"])
+        tracker.poll()  # four feeds: not worth starting workers
+        assert tracker._pool is None
+    finally:
+        tracker.close()
