@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import delete, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from tracker.clock import to_aware_utc, to_naive_utc
@@ -45,33 +45,47 @@ def apply_mentions(
     event is always merged whole.
     """
     seeds: list[tuple[date, date]] = []
+    # Topics of the changed mentions: a stored mention can only join one of them if it
+    # shares a topic (or both have none), so the neighbourhood need not hold the others.
+    seed_topics: set[str] = set()
+    untopical = False
     touched_events: set[int] = set()
+
+    def seed(start: date, end: date, topics: str) -> None:
+        nonlocal untopical
+        seeds.append((start, end))
+        names = topics.split()
+        seed_topics.update(names)
+        untopical = untopical or not names
+
     for entry, fresh in updates:
         stored = {m.fingerprint: m for m in session.scalars(select(Mention).where(Mention.entry_id == entry.id))}
         diff = diff_mentions(stored.keys(), fresh)
         for fp in diff.removed:
             row = stored[fp]
-            seeds.append((row.start, row.end))
+            seed(row.start, row.end, row.topics)
             if row.event_pk is not None:
                 touched_events.add(row.event_pk)
             session.delete(row)
         for m in diff.added:
-            seeds.append((m.start, m.end))
-            session.add(_mention_row(entry.id, m))
+            row = _mention_row(entry.id, m)
+            seed(row.start, row.end, row.topics)
+            session.add(row)
         # The same sentence and date can still read differently: topics changed in the
         # config, or a neighbouring sentence changed the context. Refresh such rows.
         fresh_by_fp = {m.fingerprint: m for m in fresh}
         for fp in diff.kept:
             row = stored[fp]
+            old_topics = row.topics
             if _refresh(row, _mention_row(entry.id, fresh_by_fp[fp])):
-                seeds.append((row.start, row.end))
+                seed(row.start, row.end, f"{old_topics} {row.topics}")
                 if row.event_pk is not None:
                     touched_events.add(row.event_pk)
         entry.needs_extraction = False
     if not seeds:
         return MergeStats()
     session.flush()
-    rows = _neighbourhood(session, seeds, touched_events)
+    rows = _neighbourhood(session, seeds, touched_events, None if untopical else seed_topics)
     return _remerge(session, rows, now, touched_events)
 
 
@@ -139,11 +153,16 @@ def _event_mention(row: Mention) -> EventMention:
     )
 
 
-def _neighbourhood(session: Session, seeds: Iterable[tuple[date, date]], events: set[int]) -> list[Mention]:
-    """Mentions overlapping the seed intervals, closed over the events they belong to."""
+def _neighbourhood(
+    session: Session, seeds: Iterable[tuple[date, date]], events: set[int], topics: Collection[str] | None
+) -> list[Mention]:
+    """Mentions overlapping the seed intervals (sharing a topic, when given), closed over their events."""
     spans = _coalesce(seeds)
-    overlap = or_(*[(Mention.start <= end) & (Mention.end >= start) for start, end in spans])
-    rows = {m.id: m for m in session.scalars(select(Mention).where(overlap))}
+    where = or_(*[(Mention.start <= end) & (Mention.end >= start) for start, end in spans])
+    if topics:
+        padded = literal(" ") + Mention.topics + literal(" ")
+        where = where & or_(*[padded.like(f"% {t} %") for t in sorted(topics)])
+    rows = {m.id: m for m in session.scalars(select(Mention).where(where))}
     pending = {m.event_pk for m in rows.values() if m.event_pk is not None} | events
     seen: set[int] = set()
     while pending - seen:
@@ -216,6 +235,7 @@ def _remerge(session: Session, rows: list[Mention], now: datetime, touched: Coll
             session.add(row)
             session.flush()
             created += 1
+            dirty = True
         else:
             before = (row.value, row.mod, row.start, row.end, row.summary, row.topics, row.sources,
                       sorted(m.id for m in row.mentions))
@@ -231,14 +251,19 @@ def _remerge(session: Session, rows: list[Mention], now: datetime, touched: Coll
                 row.sources_changed = naive_now
             if date_changed or gained:
                 row.revision += 1
-            if before != after:
+            dirty = before != after
+            if dirty:
                 row.updated = naive_now
                 updated += 1
         kept.add(row.pk)
         for m in members:
-            m.event_pk = row.pk
+            if m.event_pk != row.pk:
+                m.event_pk = row.pk
         session.expire(row, ["mentions"])
-        _index(session, row, members)
+        # Most events of a neighbourhood come out as they went in: leave their topic
+        # and full-text rows alone (rewriting them dominated the cost of a merge).
+        if dirty:
+            _index(session, row, members)
 
     gone = [e for pk, e in old_events.items() if pk not in kept]
     for e in gone:
