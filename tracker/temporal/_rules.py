@@ -148,33 +148,27 @@ def _h_iso(m: re.Match[str], text: str) -> list[Candidate]:
     return _one(m, Sem("cal", year=y, month=mo, day=d))
 
 
-def _h_slash(m: re.Match[str], text: str) -> list[Candidate]:
+def _numeric_day(m: re.Match[str], text: str, y: int, mo: int, d: int) -> list[Candidate]:
+    """A date in digits, unless it continues a longer run (a version, a phone number)."""
     if m.start() > 0 and text[m.start() - 1] in "/.-0123456789":
         return []
-    a, b = int(m.group("a")), int(m.group("b"))
-    y = _year(m.group("y"))
-    mo, d = (a, b) if a <= 12 else (b, a)  # US order unless impossible
     if not _valid_day(y, mo, d):
         return []
     return _one(m, Sem("cal", year=y, month=mo, day=d))
+
+
+def _h_slash(m: re.Match[str], text: str) -> list[Candidate]:
+    a, b = int(m.group("a")), int(m.group("b"))
+    mo, d = (a, b) if a <= 12 else (b, a)  # US order unless impossible
+    return _numeric_day(m, text, _year(m.group("y")), mo, d)
 
 
 def _h_ymd_slash(m: re.Match[str], text: str) -> list[Candidate]:
-    if m.start() > 0 and text[m.start() - 1] in "/.-0123456789":
-        return []
-    y, mo, d = int(m.group("y")), int(m.group("mo")), int(m.group("d"))
-    if not _valid_day(y, mo, d):
-        return []
-    return _one(m, Sem("cal", year=y, month=mo, day=d))
+    return _numeric_day(m, text, int(m.group("y")), int(m.group("mo")), int(m.group("d")))
 
 
 def _h_dmy_dot(m: re.Match[str], text: str) -> list[Candidate]:
-    if m.start() > 0 and text[m.start() - 1] in "/.-0123456789":
-        return []
-    d, mo, y = int(m.group("d")), int(m.group("mo")), int(m.group("y"))
-    if not _valid_day(y, mo, d):
-        return []
-    return _one(m, Sem("cal", year=y, month=mo, day=d))
+    return _numeric_day(m, text, int(m.group("y")), int(m.group("mo")), int(m.group("d")))
 
 
 # --- month and day in words -------------------------------------------------------------
