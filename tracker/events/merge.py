@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -246,6 +247,35 @@ def _dated_topic_word(a: EventMention, b: EventMention) -> bool:
     return bool(((a.focus & a.keywords) - a.names) & ((b.focus & b.keywords) - b.names))
 
 
+class _PairTable:
+    """Similarities of pairs (i, j), i < j, as a triangle of doubles; NaN marks a pair not compared.
+
+    A dict of every compared pair took well over 100 bytes a pair (a tuple key, a float
+    object, the slot); a neighbourhood of thousands of mentions has millions of pairs.
+    """
+
+    def __init__(self, n: int) -> None:
+        missing = array("d", [math.nan])
+        self.rows = [missing * (n - i - 1) for i in range(n)]
+
+    def get(self, pair: tuple[int, int], default: float | None = None) -> float | None:
+        i, j = pair
+        value = self.rows[i][j - i - 1]
+        return default if value != value else value
+
+    def __contains__(self, pair: tuple[int, int]) -> bool:
+        i, j = pair
+        value = self.rows[i][j - i - 1]
+        return value == value
+
+    def __getitem__(self, pair: tuple[int, int]) -> float:
+        i, j = pair
+        value = self.rows[i][j - i - 1]
+        if value != value:
+            raise KeyError(pair)
+        return value
+
+
 def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     """Events from mentions; the result depends only on the set of mentions, not their order.
 
@@ -263,14 +293,16 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     n = len(unique)
     background = _Background([km.mention for km in unique])
     # Similarity of every pair with nested intervals; a pair missing here can never share a cluster.
-    sims: dict[tuple[int, int], float] = {}
+    sims = _PairTable(n)
     scores: dict[tuple[int, int], float] = {}
     for i in range(n):
+        row = sims.rows[i]
         for j in range(i + 1, n):
             if not _compatible(unique[i].mention, unique[j].mention):
                 continue
-            sims[(i, j)] = background.similarity(unique[i].mention, unique[j].mention)
-            s = _link(unique[i], unique[j], sims[(i, j)])
+            sim = background.similarity(unique[i].mention, unique[j].mention)
+            row[j - i - 1] = sim
+            s = _link(unique[i], unique[j], sim)
             if s is not None:
                 scores[(i, j)] = s
     # Best links first; ties by canonical position, which sorting made order-independent.
@@ -327,16 +359,18 @@ def _can_join(
     unique: Sequence[KeyedMention],
     left: list[int],
     right: list[int],
-    sims: Mapping[tuple[int, int], float],
+    sims: _PairTable,
     scores: Mapping[tuple[int, int], float],
     same_article: bool = False,
 ) -> bool:
     total = 0.0
     needed = 0.0
+    rows = sims.rows
     for i in left:
         for j in right:
             pair = (i, j) if i < j else (j, i)
-            if pair not in sims:
+            sim = rows[pair[0]][pair[1] - pair[0] - 1]
+            if sim != sim:
                 return False  # intervals not nested
             if unique[i].source == unique[j].source and pair not in scores:
                 return False
@@ -345,7 +379,7 @@ def _can_join(
             # Evidence beyond shared words ("strikes last year" / "went on strike last year")
             # counts as a pair at the threshold, or such events could never grow.
             strong = pair in scores and _strong(unique[i].mention, unique[j].mention, same_source)
-            total += max(sims[pair], threshold) if strong else sims[pair]
+            total += max(sim, threshold) if strong else sim
             needed += threshold * LINKAGE_FACTOR
     return same_article or total >= needed
 
@@ -370,18 +404,26 @@ def _mod_rank(mod: str | None) -> int:
     return 1 if mod is None else 2
 
 
-def _centrality(group: Sequence[KeyedMention], sims: Mapping[tuple[int, int], float], index: Sequence[int]) -> dict[MentionKey, float]:
+def _pair_or_zero(rows: list[array[float]], a: int, b: int) -> float:
+    i, j = (a, b) if a < b else (b, a)
+    sim = rows[i][j - i - 1]
+    return 0.0 if sim != sim else sim
+
+
+def _centrality(group: Sequence[KeyedMention], sims: _PairTable, index: Sequence[int]) -> dict[MentionKey, float]:
     """How typical each mention is of its event: its mean similarity to the others."""
     if len(group) < 2:
         return {km.key: 0.0 for km in group}
     out = {}
+    rows = sims.rows
     for a, km in zip(index, group):
-        total = sum(sims.get((min(a, b), max(a, b)), 0.0) for b in index if b != a)
+        # sum() as before: it must add the same floats the same way.
+        total = sum(_pair_or_zero(rows, a, b) for b in index if b != a)
         out[km.key] = total / (len(group) - 1)
     return out
 
 
-def _event(group: Sequence[KeyedMention], sims: Mapping[tuple[int, int], float], index: Sequence[int]) -> MergedEvent:
+def _event(group: Sequence[KeyedMention], sims: _PairTable, index: Sequence[int]) -> MergedEvent:
     # Intervals in a cluster are pairwise nested, so the shortest lies inside all the others.
     shortest = min((km.mention.end - km.mention.start).days for km in group)
     precise = [km for km in group if (km.mention.end - km.mention.start).days == shortest]
