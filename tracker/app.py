@@ -130,7 +130,7 @@ class Tracker:
                 # Never fork a process that runs threads (the daemon, the poll threads):
                 # the forkserver starts workers from a clean single-threaded process.
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["tracker._worker_preload"])
+                context.set_forkserver_preload(["tracker.poll"])
                 self._pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
             return self._pool
 

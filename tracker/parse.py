@@ -279,16 +279,6 @@ _DATEPARSER_SETTINGS = {
 }
 
 
-def warm_up() -> None:
-    """Load what the first odd date would (dateparser's languages); for worker processes."""
-    import dateparser
-
-    try:
-        dateparser.parse("32 Nomonth 2000 99:99", languages=None, settings=_DATEPARSER_SETTINGS)
-    except Exception:  # noqa: BLE001 - a warm-up only
-        pass
-
-
 def _fallback_date(parsed: object, raw: str | None, now: datetime) -> datetime | None:
     """A date feedparser could not read ("23/03/2024 09:30", "March 23rd 2024, 9:30 AM")."""
     if parsed is not None or not raw or len(raw) > 80:
