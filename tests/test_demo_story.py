@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from demo_copy import copy_samples
 from tracker.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
 Event = dict[str, object]
 
 # Every article that dates each happening, counted by hand in samples/ (slugs of their links).
@@ -31,10 +30,7 @@ STRIKES_LAST_YEAR = {"techwire/2024/02/16", "ledger/business/2024/02/20", "techw
 def timeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Event]]:
     """samples/ copied to a temp folder, polled once through the CLI; the timeline as JSON."""
     folder = tmp_path_factory.mktemp("demo-story")
-    for path in (ROOT / "samples").iterdir():
-        if path.suffix in (".xml", ".atom", ".yaml"):
-            shutil.copy(path, folder / path.name)
-    config = folder / "demo.yaml"
+    config = copy_samples(folder)
     polled = CliRunner().invoke(cli, ["--config", str(config), "poll"])
     assert polled.exit_code == 0, polled.output
     shown = CliRunner().invoke(cli, ["--config", str(config), "timeline", "--format", "json"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from hypothesis import given, settings
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from tracker.config import Topic
 from tracker.events import EventMention, TopicMatcher, find_mentions, is_calendar_mention
+from tracker.temporal import TemporalMention
 
 TOPICS = {
     "sora": Topic("sora", "OpenAI Sora", ("Sora", "text-to-video")),
@@ -27,16 +27,8 @@ Y2023 = (date(2023, 1, 1), date(2023, 12, 31))
 MAR22 = (date(2024, 3, 22), date(2024, 3, 22))
 
 
-@dataclass(frozen=True)
-class FakeTemporal:
-    start: int
-    end: int
-    text: str
-    type: str
-    value: str
-    mod: str | None = None
-    granularity: str | None = None
-    interval: tuple[date, date] | None = None
+# The tagger's own result type: hand-built mentions stand in for the tagger's output.
+FakeTemporal = TemporalMention
 
 
 Spec = tuple[str, str, str | None, tuple[date, date] | None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 from hypothesis import given, settings
@@ -21,6 +21,7 @@ from tracker.events import (
     find_mentions,
     merge,
 )
+from tracker.temporal import TemporalMention
 
 TOPICS = {
     "sora": Topic("sora", "OpenAI Sora", ("Sora", "text-to-video")),
@@ -37,16 +38,8 @@ Y2023 = (date(2023, 1, 1), date(2023, 12, 31))
 Y2024 = (date(2024, 1, 1), date(2024, 12, 31))
 
 
-@dataclass(frozen=True)
-class FakeTemporal:
-    start: int
-    end: int
-    text: str
-    type: str
-    value: str
-    mod: str | None = None
-    granularity: str | None = None
-    interval: tuple[date, date] | None = None
+# The tagger's own result type: hand-built mentions stand in for the tagger's output.
+FakeTemporal = TemporalMention
 
 
 def article(

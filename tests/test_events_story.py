@@ -10,6 +10,7 @@ import pytest
 
 from tracker.config import Topic
 from tracker.events import Extractor, KeyedMention, MergedEvent, TopicMatcher, find_mentions, merge
+from tracker.temporal import TemporalMention
 
 TOPICS = {
     "sora": Topic("sora", "OpenAI Sora", ("Sora", "text-to-video")),
@@ -148,16 +149,8 @@ ARTICLES = (WINBUZZER, REUTERS, SCREEN_DIGEST, DEADLINE, SCREEN_TRADE)
 # is pinned down independently of the real tagger (which has its own tests below).
 
 
-@dataclass(frozen=True)
-class FakeTemporal:
-    start: int
-    end: int
-    text: str
-    type: str
-    value: str
-    mod: str | None = None
-    granularity: str | None = None
-    interval: tuple[date, date] | None = None
+# The tagger's own result type: hand-built mentions stand in for the tagger's output.
+FakeTemporal = TemporalMention
 
 
 _MONTHS = "January February March April May June July August September October November December".split()

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from demo_copy import copy_samples
 from tracker.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
 FEEDS = ["techwire", "screenbeat", "daily-ledger", "frame-rate"]
 
 
 def timeline_after_polling(folder: Path, order: list[str]) -> list[tuple[object, ...]]:
-    for path in (ROOT / "samples").iterdir():
-        if path.suffix in (".xml", ".atom", ".yaml"):
-            shutil.copy(path, folder / path.name)
-    config = folder / "demo.yaml"
+    config = copy_samples(folder)
     runner = CliRunner()
     for name in order:
         assert runner.invoke(cli, ["--config", str(config), "poll", "--feed", name]).exit_code == 0

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from demo_copy import copy_samples
 from tracker.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def events(config: Path) -> list[dict[str, object]]:
@@ -22,10 +21,7 @@ def events(config: Path) -> list[dict[str, object]]:
 
 
 def test_topic_removed_then_restored(tmp_path: Path) -> None:
-    for path in (ROOT / "samples").iterdir():
-        if path.suffix in (".xml", ".atom", ".yaml"):
-            shutil.copy(path, tmp_path / path.name)
-    config = tmp_path / "demo.yaml"
+    config = copy_samples(tmp_path)
     runner = CliRunner()
     assert runner.invoke(cli, ["--config", str(config), "poll"]).exit_code == 0
     before = events(config)
@@ -51,10 +47,7 @@ def test_topic_removed_then_restored(tmp_path: Path) -> None:
 
 
 def test_reprocess_of_unchanged_config_changes_nothing(tmp_path: Path) -> None:
-    for path in (ROOT / "samples").iterdir():
-        if path.suffix in (".xml", ".atom", ".yaml"):
-            shutil.copy(path, tmp_path / path.name)
-    config = tmp_path / "demo.yaml"
+    config = copy_samples(tmp_path)
     runner = CliRunner()
     runner.invoke(cli, ["--config", str(config), "poll"])
     before = events(config)
@@ -74,10 +67,7 @@ def test_daemon_retries_entries_left_unmerged(tmp_path: Path) -> None:
     from tracker.scheduler import Daemon
     from tracker.store.models import Entry, Event, Mention
 
-    for path in (ROOT / "samples").iterdir():
-        if path.suffix in (".xml", ".atom", ".yaml"):
-            shutil.copy(path, tmp_path / path.name)
-    config = tmp_path / "demo.yaml"
+    config = copy_samples(tmp_path)
     assert CliRunner().invoke(cli, ["--config", str(config), "poll"]).exit_code == 0
     before = events(config)
     tracker = make_tracker(load_config(config), processes=0)

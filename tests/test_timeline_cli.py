@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -13,19 +12,16 @@ import feedparser
 import pytest
 from click.testing import CliRunner
 
+from demo_copy import copy_samples
 from tracker.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """samples/ copied to a temp folder and polled once; returns the config path."""
     folder = tmp_path_factory.mktemp("demo")
-    for path in (ROOT / "samples").iterdir():
-        if path.suffix in (".xml", ".atom", ".yaml"):
-            shutil.copy(path, folder / path.name)
-    config = folder / "demo.yaml"
+    config = copy_samples(folder)
     result = CliRunner().invoke(cli, ["--config", str(config), "poll"])
     assert result.exit_code == 0, result.output
     return config
