@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from tracker.app import Tracker
-from tracker.clock import to_aware_utc
 from tracker.store.merging import apply_mentions
 from tracker.store.models import Entry, Feed
 
-log = logging.getLogger(__name__)
 
 # Entries per write transaction: small enough that the daemon's polls are not held up long.
 BATCH = 100
@@ -50,13 +47,10 @@ def reprocess(tracker: Tracker, feed_names: Sequence[str] = (), *, pending_only:
                 entry = rows.get(entry_id)
                 if entry is None:  # deleted meanwhile
                     continue
-                try:
-                    mentions = tracker.mentions_of(feeds[name], entry.title, entry.text, to_aware_utc(entry.published))
-                except Exception:
-                    log.exception("%s: event extraction failed for %s", name, entry.link or entry.key)
-                    failed += 1
-                    continue
-                updates.append((entry, mentions))
+                # The poll's own path: extraction (prefiltered), with failures logged and left out.
+                done = tracker.entry_mentions(feeds[name], [entry])
+                failed += 1 - len(done)
+                updates.extend(done)
             if updates:
                 changed += apply_mentions(s, updates, tracker.clock()).changed
             entries += len(updates)
