@@ -216,6 +216,9 @@ def test_missing_date() -> None:
         ("23/03/2024 09:30", datetime(2024, 3, 23, 9, 30, tzinfo=timezone.utc)),
         ("March 23rd 2024, 9:30 AM", datetime(2024, 3, 23, 9, 30, tzinfo=timezone.utc)),
         ("Samstag, 23. März 2024 10:00", datetime(2024, 3, 23, 10, 0, tzinfo=timezone.utc)),
+        ("Sáb, 23 Mar 2024 09:30:00 -0300", datetime(2024, 3, 23, 12, 30, tzinfo=timezone.utc)),
+        # A language outside the common ones tried first: all of dateparser's locales.
+        ("lauantai 23. maaliskuuta 2024 10:00", datetime(2024, 3, 23, 10, 0, tzinfo=timezone.utc)),
     ],
 )
 def test_plausible_dates(raw: str, expected: datetime) -> None:
