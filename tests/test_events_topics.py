@@ -74,3 +74,21 @@ def test_no_topics() -> None:
 def test_spans_name_each_hit() -> None:
     spans = MATCHER.spans("Sora meets Hollywood studios")
     assert [(s, e, t) for s, e, t in spans] == [(0, 4, "sora"), (11, 20, "hollywood-meetings"), (21, 28, "hollywood-meetings")]
+
+
+def test_caseless_matching_follows_unicode_case_folding() -> None:
+    matcher = TopicMatcher({"s": Topic("s", None, ("Straße",)), "k": Topic("k", None, ("Kelvin",))})
+    # Full case folding: ß is ss, and the Kelvin sign is a K.
+    assert matcher.match("STRASSE closed") == {"s"}
+    assert matcher.match("die strasse") == {"s"}
+    assert matcher.match("die Straße") == {"s"}
+    assert matcher.match("\u212aELVIN scale") == {"k"}
+
+
+def test_spans_point_into_the_original_text_when_folding_changes_its_length() -> None:
+    text = "Die Straße: Sora meets studios"
+    spans = MATCHER.spans(text)
+    assert [text[s:e] for s, e, _ in spans] == ["Sora", "studios"]
+    matcher = TopicMatcher({"s": Topic("s", None, ("strasse",))})
+    [(s, e, _)] = matcher.spans("In der Straße")
+    assert "In der Straße"[s:e] == "Straße"

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 import test_events_story as story
@@ -177,3 +179,27 @@ def test_one_feed_or_a_few_start_no_worker_processes(tmp_path: Path, monkeypatch
         assert tracker._pool is None
     finally:
         tracker.close()
+
+
+# Letters whose case folding is unusual: several characters, or a different letter.
+_TRICKY = "aAsSkKiIßẞſ\u212aİıΣσςﬁ'’ -"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    keyword=st.text(alphabet="aksiß'’ -*", min_size=1, max_size=4).filter(lambda k: k.strip(" *")),
+    text=st.text(alphabet=_TRICKY, max_size=12),
+    cut=st.tuples(st.integers(0, 12), st.integers(0, 12)),
+)
+@example(keyword="ss", text="ß", cut=(0, 1))
+@example(keyword="strasse", text="Die Straße", cut=(4, 10))
+@example(keyword="k*", text="\u212a", cut=(0, 1))
+def test_prefilter_matches_wherever_the_matcher_does(keyword: str, text: str, cut: tuple[int, int]) -> None:
+    topics = {"t": Topic("t", None, (keyword,))}
+    matcher, prefilter = TopicMatcher(topics), TopicPrefilter(topics)
+    # find_mentions matches slices of the text (sentences) and the title.
+    piece = text[min(cut) : max(cut)]
+    if matcher.match(piece):
+        assert prefilter.could_mention("", text, None)
+        assert prefilter.could_mention("", text, ("t",))
+        assert prefilter.could_mention(piece, "", None)

@@ -22,7 +22,7 @@ from tracker.config import Config, FeedConfig, Topic
 from tracker.errors import StoreError
 from tracker.fetch import Fetcher
 from tracker.events import EventMention, TopicMatcher, find_mentions
-from tracker.events.topics import keyword_pattern
+from tracker.events.topics import fold, keyword_pattern
 from tracker.store import Entry, Store
 from tracker.store.merging import apply_mentions
 from tracker.store.models import Mention
@@ -42,34 +42,43 @@ class TopicPrefilter:
     With topics configured, find_mentions keeps a sentence only when a keyword of an
     allowed topic occurs in it, its neighbours or the title, and sentences are slices of
     the text: no keyword anywhere in title and text means no mention. The patterns are the
-    keyword patterns without their word-boundary lookarounds, so they match at least
-    wherever the matcher's own patterns match in any slice of the text.
+    matcher's keyword patterns without their word-boundary lookarounds and word endings,
+    run on the same folded text, so they match wherever the matcher's patterns match in
+    any slice of the text.
     """
 
     def __init__(self, topics: Mapping[str, Topic]) -> None:
         self._active = bool(topics)
         self._patterns: dict[str, re.Pattern[str]] = {
-            name: re.compile("|".join(f"(?:{_loose(k)})" for k in topic.keywords), re.IGNORECASE)
+            name: re.compile("|".join(f"(?:{_loose(k)})" for k in topic.keywords))
             for name, topic in topics.items()
             if topic.keywords
         }
+        # One pass over the text for the usual case, a feed allowed every topic.
+        self._any = re.compile("|".join(f"(?:{p.pattern})" for p in self._patterns.values())) if self._patterns else None
 
     def could_mention(self, title: str, text: str, feed_topics: Collection[str] | None) -> bool:
         """False only when find_mentions is certain to return nothing for this article."""
         if not self._active:
             # Without topics every dated sentence is a mention.
             return True
-        names = self._patterns.keys() if feed_topics is None else self._patterns.keys() & set(feed_topics)
-        return any(self._patterns[n].search(title) or self._patterns[n].search(text) for n in names)
+        folded_title, folded_text = fold(title), fold(text)
+        if feed_topics is None:
+            return self._any is not None and bool(self._any.search(folded_title) or self._any.search(folded_text))
+        names = self._patterns.keys() & set(feed_topics)
+        return any(self._patterns[n].search(folded_title) or self._patterns[n].search(folded_text) for n in names)
 
 
 def _loose(keyword: str) -> str:
-    # Only ever loosens the pattern: the boundary lookarounds go, nothing else is touched.
-    return keyword_pattern(keyword).removeprefix(_NOT_AFTER_WORD).removesuffix(_NOT_BEFORE_WORD)
+    # Only ever loosens the pattern: the boundary lookarounds and a trailing-* word ending
+    # (which can match nothing) go, nothing else is touched.
+    pattern = keyword_pattern(keyword).removeprefix(_NOT_AFTER_WORD)
+    return pattern.removesuffix(_NOT_BEFORE_WORD).removesuffix(_ANY_ENDING)
 
 
 _NOT_AFTER_WORD = r"(?<![^\W_])"
 _NOT_BEFORE_WORD = r"(?![^\W_])"
+_ANY_ENDING = r"[^\W_]*"
 
 
 # Ids per IN (...): well under SQLite's limit on bound parameters.

@@ -7,16 +7,28 @@ from collections.abc import Mapping
 
 from tracker.config import Topic
 
-__all__ = ["TopicMatcher", "keyword_pattern"]
+__all__ = ["TopicMatcher", "fold", "keyword_pattern"]
 
 # Word characters for boundaries: letters and digits; an apostrophe or hyphen ends a word,
 # so "Hollywood's" and "pre-strike" still match.
 _WORD = r"[^\W_]"
 
 
+def fold(text: str) -> str:
+    """Text as keywords are matched: Unicode full case folding, character by character.
+
+    Matching folded text with patterns built from folded keywords is caseless matching as
+    Unicode defines it, and several times faster than re.IGNORECASE. Folding maps each
+    character on its own, so the fold of a slice is a slice of the fold: a keyword found
+    in a sentence is found in the whole text, which TopicPrefilter relies on.
+    """
+    return text.casefold()
+
+
 def keyword_pattern(keyword: str) -> str:
-    """The regex for one keyword: a phrase as a phrase, `*` at the end for any word ending."""
-    keyword = keyword.strip()
+    """The regex for one keyword, to match folded text (see fold): a phrase as a phrase,
+    `*` at the end for any word ending."""
+    keyword = fold(keyword.strip())
     prefix = keyword.endswith("*")
     words = keyword.rstrip("*").split()
     parts = []
@@ -34,7 +46,7 @@ class TopicMatcher:
 
     def __init__(self, topics: Mapping[str, Topic]) -> None:
         self._patterns: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-            (name, re.compile("|".join(f"(?:{keyword_pattern(k)})" for k in topic.keywords), re.IGNORECASE))
+            (name, re.compile("|".join(f"(?:{keyword_pattern(k)})" for k in topic.keywords)))
             for name, topic in sorted(topics.items())
             if topic.keywords
         )
@@ -45,10 +57,15 @@ class TopicMatcher:
 
     def match(self, text: str) -> frozenset[str]:
         """Names of the topics with at least one keyword in `text`."""
-        return frozenset(name for name, pattern in self._patterns if pattern.search(text))
+        folded = fold(text)
+        return frozenset(name for name, pattern in self._patterns if pattern.search(folded))
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
-        """Every keyword hit as (start, end, topic), for highlighting and debugging."""
-        return sorted(
-            (m.start(), m.end(), name) for name, pattern in self._patterns for m in pattern.finditer(text)
-        )
+        """Every keyword hit as (start, end, topic) in `text`, for highlighting and debugging."""
+        folded = fold(text)
+        hits = [(m.start(), m.end(), name) for name, pattern in self._patterns for m in pattern.finditer(folded)]
+        if len(folded) != len(text):
+            # A character folded to several ("ß" -> "ss"): offsets back into the original.
+            origin = [i for i, c in enumerate(text) for _ in fold(c)] + [len(text)]
+            hits = [(origin[s], origin[e - 1] + 1 if e > s else origin[s], name) for s, e, name in hits]
+        return sorted(hits)
