@@ -99,11 +99,19 @@ class _Background:
         self.n = len(mentions)
         self.df = Counter(t for m in mentions for t in m.terms)
         self._totals: dict[int, float] = {}
+        self._weights: dict[str, tuple[float, float]] = {}
 
     def weight(self, t: str, shared: bool) -> float:
         others = self.n - 2
         in_others = self.df[t] - (2 if shared else 1)
         return 1.0 + math.log((others + 1) / (max(in_others, 0) + 1))
+
+    def weights(self, t: str) -> tuple[float, float]:
+        """(weight(t, False), weight(t, True)), computed once per term."""
+        pair = self._weights.get(t)
+        if pair is None:
+            pair = self._weights[t] = (self.weight(t, False), self.weight(t, True))
+        return pair
 
     def total(self, m: EventMention) -> float:
         """The mention's weight as if it shared nothing; shared terms are corrected per pair."""
@@ -113,13 +121,15 @@ class _Background:
         return self._totals[key]
 
     def similarity(self, a: EventMention, b: EventMention) -> float:
-        if not a.terms or not b.terms:
+        shared = a.terms & b.terms
+        if not shared:
+            # Nothing shared scores 0.0 whatever the totals (most pairs of a neighbourhood).
             return 0.0
         shared_sum = 0.0
         total_a, total_b = self.total(a), self.total(b)
         # Sorted, so float sums come out bit-identical whatever the process's hash seed.
-        for t in sorted(a.terms & b.terms):
-            w1, w2 = self.weight(t, False), self.weight(t, True)
+        for t in sorted(shared):
+            w1, w2 = self.weights(t)
             ma, mb = _multiplier(a, t), _multiplier(b, t)
             total_a += (w2 - w1) * ma
             total_b += (w2 - w1) * mb
@@ -304,7 +314,12 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     scores: dict[tuple[int, int], float] = {}
     for i in range(n):
         row_js, row_values = sims.js[i], sims.values[i]
+        end_i = unique[i].mention.end
         for j in range(i + 1, n):
+            # Sorted by start: once a mention starts after this one ends, none later can
+            # nest with it, so only overlapping pairs are visited (same pairs, same order).
+            if unique[j].mention.start > end_i:
+                break
             if not _compatible(unique[i].mention, unique[j].mention):
                 continue
             sim = background.similarity(unique[i].mention, unique[j].mention)

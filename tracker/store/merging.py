@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, literal, or_, select, text
+from sqlalchemy import delete, insert, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from tracker.clock import to_aware_utc, to_naive_utc
@@ -222,8 +222,14 @@ def _remerge(session: Session, rows: list[Mention], now: datetime, touched: Coll
         by_id.update({e.id: e for e in session.scalars(select(Event).where(Event.id.in_(missing)))})
 
     naive_now = to_naive_utc(now)
+    # Each event's members before this merge: the neighbourhood holds every mention of
+    # every event it touches, so they are all here (nothing is loaded per event).
+    old_members: dict[int, list[Mention]] = {}
+    for stored in rows:
+        if stored.event_pk is not None:
+            old_members.setdefault(stored.event_pk, []).append(stored)
     created = updated = 0
-    kept: set[int] = set()
+    placed: list[tuple[Event, list[Mention], bool]] = []
     for ev in merged:
         members = [by_key[k] for k in ev.mention_keys]
         sources = len({m.entry_id for m in members})
@@ -233,13 +239,13 @@ def _remerge(session: Session, rows: list[Mention], now: datetime, touched: Coll
                         revision=1, date_changed=naive_now, sources_changed=naive_now)
             _set_event(row, ev, sources, naive_now)
             session.add(row)
-            session.flush()
             created += 1
             dirty = True
         else:
+            previous_members = old_members.get(row.pk, [])
             before = (row.value, row.mod, row.start, row.end, row.summary, row.topics, row.sources,
-                      sorted(m.id for m in row.mentions))
-            old_sources = {m.entry_id for m in row.mentions}
+                      sorted(m.id for m in previous_members))
+            old_sources = {m.entry_id for m in previous_members}
             date_changed = (row.value, row.mod, row.start, row.end) != (ev.value, ev.mod, ev.start, ev.end)
             gained = bool({m.entry_id for m in members} - old_sources)
             _set_event(row, ev, sources, naive_now)
@@ -255,13 +261,20 @@ def _remerge(session: Session, rows: list[Mention], now: datetime, touched: Coll
             if dirty:
                 row.updated = naive_now
                 updated += 1
+        placed.append((row, members, dirty))
+    # One flush gives every new event its pk (a flush per event was most of a merge's cost).
+    session.flush()
+    kept: set[int] = set()
+    for row, members, _ in placed:
         kept.add(row.pk)
         for m in members:
             if m.event_pk != row.pk:
                 m.event_pk = row.pk
         session.expire(row, ["mentions"])
-        # Most events of a neighbourhood come out as they went in: leave their topic
-        # and full-text rows alone (rewriting them dominated the cost of a merge).
+    session.flush()
+    # Most events of a neighbourhood come out as they went in: leave their topic and
+    # full-text rows alone (rewriting them dominated the cost of a merge).
+    for row, members, dirty in placed:
         if dirty:
             _index(session, row, members)
 
@@ -286,9 +299,17 @@ def _set_event(row: Event, ev: MergedEvent, sources: int, now: datetime) -> None
 
 def _index(session: Session, row: Event, members: Sequence[Mention]) -> None:
     """Keep event_topics and the FTS row in step with the event."""
-    session.execute(delete(EventTopic).where(EventTopic.event_pk == row.pk))
-    for topic in row.topics.split():
-        session.add(EventTopic(event_pk=row.pk, topic=topic, span_class=row.span_class, start=row.start, end=row.end))
+    # Plain statements, no ORM objects: these rows are never read back here, and matching
+    # the session's objects against the delete's criteria cost more than the delete.
+    session.execute(
+        delete(EventTopic).where(EventTopic.event_pk == row.pk), execution_options={"synchronize_session": False}
+    )
+    topics = row.topics.split()
+    if topics:
+        session.execute(
+            insert(EventTopic),
+            [dict(event_pk=row.pk, topic=t, span_class=row.span_class, start=row.start, end=row.end) for t in topics],
+        )
     quotes = "\n".join(sorted({m.quote for m in members}))
     session.execute(text("DELETE FROM events_fts WHERE rowid = :pk"), {"pk": row.pk})
     session.execute(
