@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from tracker.config import FeedConfig
-from tracker.store import Base, Entry, Store, current_revision, head_revision
+from tracker.parse import ParsedEntry
+from tracker.store import Base, Entry, Store, current_revision, head_revision, upsert_entries
 from tracker.store.models import Feed
 
 NOW = datetime(2024, 3, 25, 12, 0, tzinfo=timezone.utc)
@@ -94,4 +95,47 @@ def test_changed_config_url_starts_afresh(tmp_path: Path) -> None:
     store.sync_feeds([FeedConfig("f", "https://e.com/b", zero, zero)], NOW)
     state = store.feed_state("f")
     assert (state.url, state.etag, state.gone, state.consecutive_errors) == ("https://e.com/b", None, False, 0)
+    store.close()
+
+
+def _parsed(key: str, body: str, published: datetime | None) -> ParsedEntry:
+    return ParsedEntry(
+        key=key, guid=key, link=None, title=key.upper(), title_html=None, text=body, html=None, author=None,
+        published=published, published_raw=None, updated=None, content_hash=f"h:{body}",
+    )
+
+
+def test_upsert_entries_inserts_updates_and_counts(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 't.db'}")
+    zero = NOW - NOW
+    store.sync_feeds([FeedConfig("f", "https://e.com/a", zero, zero)], NOW)
+    feed_id = store.feed_state("f").id
+    dated = NOW - timedelta(days=2)
+    with store.write() as s:
+        counts, touched = upsert_entries(s, feed_id, [_parsed("b", "one", dated), _parsed("a", "two", None)], NOW)
+    assert (counts.new, counts.updated, counts.unchanged) == (2, 0, 0)
+    # Document order, with the ids the rows really have.
+    assert [(t.key, t.content_hash) for t in touched] == [("b", "h:one"), ("a", "h:two")]
+    with store.read() as s:
+        rows = {e.key: e for e in s.scalars(select(Entry))}
+    assert {t.key: t.id for t in touched} == {k: e.id for k, e in rows.items()}
+    assert rows["a"].published == NOW.replace(tzinfo=None) and rows["a"].published_fallback
+    assert rows["b"].published == dated.replace(tzinfo=None) and not rows["b"].published_fallback
+    assert all(e.needs_extraction for e in rows.values())
+
+    later = NOW + timedelta(hours=5)
+    with store.write() as s:
+        s.execute(update(Entry).values(needs_extraction=False))
+        counts, touched = upsert_entries(
+            s, feed_id, [_parsed("b", "one", dated), _parsed("a", "two, edited", None), _parsed("c", "three", None)], later
+        )
+    assert (counts.new, counts.updated, counts.unchanged) == (1, 1, 1)
+    assert [t.key for t in touched] == ["a", "c"]
+    with store.read() as s:
+        rows = {e.key: e for e in s.scalars(select(Entry))}
+    # An edit keeps the entry's first-seen date (and so its fallback publication date).
+    assert rows["a"].text == "two, edited" and rows["a"].published == NOW.replace(tzinfo=None)
+    assert rows["a"].first_seen == NOW.replace(tzinfo=None) and rows["a"].last_changed == later.replace(tzinfo=None)
+    assert rows["a"].needs_extraction and rows["c"].needs_extraction and not rows["b"].needs_extraction
+    assert rows["c"].first_seen == later.replace(tzinfo=None)
     store.close()

@@ -22,7 +22,7 @@ from tracker.events import EventMention, TopicMatcher
 from tracker.fetch import FetchResult, Validators
 from tracker.parse import ParsedFeed, parse_feed
 from tracker.policy import next_poll
-from tracker.store import Feed, upsert_entries
+from tracker.store import Entry, Feed, upsert_entries
 
 if TYPE_CHECKING:
     from tracker.app import TopicPrefilter, Tracker
@@ -308,7 +308,13 @@ def _record_success(
         counts, touched = upsert_entries(s, feed_id, parsed.entries, now)
         events_changed = 0
         if batch is None:
-            events_changed = tracker.after_entries(s, cfg, touched, now, prepared.extracted)
+            if touched:
+                ids = [t.id for t in touched]
+                loaded: dict[int, Entry] = {}
+                for i in range(0, len(ids), 5000):  # well under SQLite's bound-parameter limit
+                    loaded.update((e.id, e) for e in s.scalars(select(Entry).where(Entry.id.in_(ids[i : i + 5000]))))
+                rows = [loaded[i] for i in ids]
+                events_changed = tracker.after_entries(s, cfg, rows, now, prepared.extracted)
         else:
             pending = [PendingMerge(cfg, e.id, e.content_hash, prepared.extracted.get(e.key)) for e in touched]
     if batch is not None:

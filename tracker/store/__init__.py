@@ -1,6 +1,6 @@
 """Persistence: SQLAlchemy models, SQLite setup, migrations and queries."""
 
-from tracker.store._store import EntryCounts, FeedState, Store, upsert_entries
+from tracker.store._store import EntryCounts, FeedState, Store, StoredEntry, upsert_entries
 from tracker.store.db import create_sqlite_engine, current_revision, ensure_schema, head_revision, upgrade
 from tracker.store.models import Base, Entry, Feed
 
@@ -11,6 +11,7 @@ __all__ = [
     "Feed",
     "FeedState",
     "Store",
+    "StoredEntry",
     "create_sqlite_engine",
     "current_revision",
     "ensure_schema",
