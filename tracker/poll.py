@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tracker.clock import to_naive_utc
 from tracker.config import FeedConfig
@@ -273,19 +273,11 @@ def _record_success(
     server_interval = _server_interval(fetched, parsed)
     schedule = next_poll(now=now, interval=cfg.interval, server_interval=server_interval, rng=rng)
     if prepared is None and fetched.permanent_redirect is None:
-        # A 304 is most polls of a large feed list: one UPDATE, no ORM object.
-        with tracker.store.write() as s:
-            s.execute(
-                update(Feed)
-                .where(Feed.id == feed_id)
-                .values(
-                    last_poll=to_naive_utc(now), last_success=to_naive_utc(now), consecutive_errors=0,
-                    last_error=None, next_due=to_naive_utc(schedule.next_due), backoff_reason=schedule.reason,
-                    server_interval=int(server_interval) if server_interval else None,
-                    etag=fetched.validators.etag, last_modified=fetched.validators.last_modified,
-                    redirect_target=None, redirect_count=0, last_status="not-modified",
-                )
-            )
+        # A 304 is most polls of a large feed list: one UPDATE, no ORM session.
+        tracker.store.record_not_modified(
+            feed_id, now, schedule.next_due, schedule.reason, int(server_interval) if server_interval else None,
+            fetched.validators.etag, fetched.validators.last_modified,
+        )
         return PollResult(cfg.name, "not-modified", next_due=schedule.next_due)
     with tracker.store.write() as s:
         feed = s.scalars(select(Feed).where(Feed.id == feed_id)).one()
