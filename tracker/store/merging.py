@@ -58,8 +58,15 @@ def apply_mentions(
         seed_topics.update(names)
         untopical = untopical or not names
 
+    # The stored mentions of all the entries at once: one query, not one per entry (most
+    # entries of a poll are new and have none).
+    by_entry: dict[int, dict[str, Mention]] = {}
+    entry_ids = sorted({entry.id for entry, _ in updates})
+    for i in range(0, len(entry_ids), 5000):  # well under SQLite's bound-parameter limit
+        for known in session.scalars(select(Mention).where(Mention.entry_id.in_(entry_ids[i : i + 5000]))):
+            by_entry.setdefault(known.entry_id, {})[known.fingerprint] = known
     for entry, fresh in updates:
-        stored = {m.fingerprint: m for m in session.scalars(select(Mention).where(Mention.entry_id == entry.id))}
+        stored = by_entry.get(entry.id, {})
         diff = diff_mentions(stored.keys(), fresh)
         for fp in diff.removed:
             row = stored[fp]
@@ -67,10 +74,14 @@ def apply_mentions(
             if row.event_pk is not None:
                 touched_events.add(row.event_pk)
             session.delete(row)
+        current = {fp: stored[fp] for fp in diff.kept}
         for m in diff.added:
             row = _mention_row(entry.id, m)
             seed(row.start, row.end, row.topics)
             session.add(row)
+            current[m.fingerprint] = row
+        # Should the entry come again in `updates`, it is compared with what it has now.
+        by_entry[entry.id] = current
         # The same sentence and date can still read differently: topics changed in the
         # config, or a neighbouring sentence changed the context. Refresh such rows.
         fresh_by_fp = {m.fingerprint: m for m in fresh}
