@@ -332,14 +332,27 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     edges = sorted(scores, key=lambda ij: (-scores[ij], ij))
     cluster_of = list(range(n))
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    # A cluster's version changes whenever it grows; many links join the same two
+    # clusters, and until one of them grows the answer is the same (same lists, same
+    # order, so the same float sums): it is computed once.
+    version = [0] * n
+    checked: dict[tuple[int, int, int, int], tuple[bool, bool]] = {}
     for i, j in edges:
         ci, cj = cluster_of[i], cluster_of[j]
+        if ci == cj:
+            continue
+        key = (ci, version[ci], cj, version[cj])
+        verdict = checked.get(key)
+        if verdict is None:
+            verdict = checked[key] = _join_check(unique, members[ci], members[cj], sims, scores)
+        possible, similar_enough = verdict
         # A link within one article is the article's own word that both are one happening.
         same_article = unique[i].source == unique[j].source
-        if ci == cj or not _can_join(unique, members[ci], members[cj], sims, scores, same_article):
+        if not possible or not (same_article or similar_enough):
             continue
         keep, gone = min(ci, cj), max(ci, cj)
         members[keep].extend(members.pop(gone))
+        version[keep] += 1
         for k in members[keep]:
             cluster_of[k] = keep
     events = [_event([unique[k] for k in group], sims, group) for group in members.values()]
@@ -378,14 +391,15 @@ def _rank(km: KeyedMention) -> tuple[object, ...]:
     )
 
 
-def _can_join(
+def _join_check(
     unique: Sequence[KeyedMention],
     left: list[int],
     right: list[int],
     sims: _PairTable,
     scores: Mapping[tuple[int, int], float],
-    same_article: bool = False,
-) -> bool:
+) -> tuple[bool, bool]:
+    """Whether two clusters may join at all (every cross pair nested, no two sentences of
+    one article forced together), and whether they are similar enough on average."""
     total = 0.0
     needed = 0.0
     value = sims.value
@@ -394,17 +408,18 @@ def _can_join(
             pair = (i, j) if i < j else (j, i)
             sim = value(*pair)
             if sim != sim:
-                return False  # intervals not nested
-            if unique[i].source == unique[j].source and pair not in scores:
-                return False
-            threshold = _threshold(unique[i].mention, unique[j].mention)
+                return False, False  # intervals not nested
             same_source = unique[i].source == unique[j].source
+            linked = pair in scores
+            if same_source and not linked:
+                return False, False
+            threshold = _threshold(unique[i].mention, unique[j].mention)
             # Evidence beyond shared words ("strikes last year" / "went on strike last year")
             # counts as a pair at the threshold, or such events could never grow.
-            strong = pair in scores and _strong(unique[i].mention, unique[j].mention, same_source)
+            strong = linked and _strong(unique[i].mention, unique[j].mention, same_source)
             total += max(sim, threshold) if strong else sim
             needed += threshold * LINKAGE_FACTOR
-    return same_article or total >= needed
+    return True, total >= needed
 
 
 def event_id(anchor: MentionKey) -> str:
