@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -459,3 +460,44 @@ def test_sentences_of_one_article_far_apart_still_need_to_say_the_same() -> None
     kms = article("ledger:1", text, {"last month": ("2024-02", None, "month", FEB), "February": ("2024-02", None, "month", FEB)},
                   published=MON)  # fmt: skip
     assert len(merge(kms)) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(hand_built(), hand_built(), st.booleans(), st.booleans())
+def test_pairs_sharing_no_term_link_only_in_the_cases_merge_visits(
+    a: KeyedMention, b: KeyedMention, a_range: bool, b_range: bool
+) -> None:
+    # merge() computes similarities only for pairs that share a term, plus syndicated copies,
+    # sentences of one article and equal spans (_special_pairs): every other pair must
+    # score 0.0 and never link, or skipping it would change the events.
+    merge_module = importlib.import_module("tracker.events.merge")  # the package exports the function under this name
+
+    a = replace(a, mention=replace(a.mention, granularity="range" if a_range else "day"))
+    b = replace(b, mention=replace(b.mention, terms=b.mention.terms - a.mention.terms or frozenset({"zzz"}),
+                                   granularity="range" if b_range else "day"))  # fmt: skip
+    assert not a.mention.terms & b.mention.terms
+    background = merge_module._Background([a.mention, b.mention])
+    assert background.similarity(a.mention, b.mention) == 0.0
+    special = (
+        a.mention.fingerprint == b.mention.fingerprint
+        or a.source == b.source
+        or (a_range and b_range and merge_module._same_span(a.mention, b.mention))
+    )
+    if merge_module._link(a, b, 0.0) is not None:
+        assert special
+
+
+def _bare(source: str, index: int, terms: set[str], fingerprint: str, *, context: bool = False) -> KeyedMention:
+    mention = EventMention(
+        sentence_index=index, quote=" ".join(sorted(terms)), expression="last month", expr_start=0, expr_end=10,
+        value="2024-02", mod=None, granularity="month", start=FEB[0], end=FEB[1], topics=frozenset({"strikes"}),
+        terms=frozenset(terms), summary=" ".join(sorted(terms)), fingerprint=fingerprint, context_topics=context,
+    )
+    return KeyedMention(mention, source, MON, MON)
+
+
+def test_a_continuing_sentence_without_a_shared_term_still_merges() -> None:
+    # No term in common, so merge() finds these pairs through _special_pairs, not through terms.
+    continued = [_bare("ledger:1", 0, {"walkout", "began"}, "f1"), _bare("ledger:1", 1, {"pickets", "formed"}, "f2", context=True)]
+    [event] = merge(continued)
+    assert len(event.mention_keys) == 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -309,20 +309,31 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     unique = _dedupe(mentions)
     n = len(unique)
     background = _Background([km.mention for km in unique])
-    # Similarity of every pair with nested intervals; a pair missing here can never share a cluster.
+    # Similarities of the nested pairs that can matter: those sharing a term. Any other
+    # nested pair scores exactly 0.0 (nothing shared), and _link can join it only as a
+    # syndicated copy, a continuing sentence of one article or the same span; those
+    # pairs are visited too. Unvisited nested pairs read as 0.0 (_pair_or_zero).
     sims = _PairTable(n)
     scores: dict[tuple[int, int], float] = {}
+    starts = [km.mention.start for km in unique]
+    postings: dict[str, list[int]] = {}
+    for index, km in enumerate(unique):
+        for t in km.mention.terms:
+            postings.setdefault(t, []).append(index)  # ascending: indices come in order
+    extra = _special_pairs(unique)
     for i in range(n):
         row_js, row_values = sims.js[i], sims.values[i]
-        end_i = unique[i].mention.end
-        for j in range(i + 1, n):
-            # Sorted by start: once a mention starts after this one ends, none later can
-            # nest with it, so only overlapping pairs are visited (same pairs, same order).
-            if unique[j].mention.start > end_i:
-                break
-            if not _compatible(unique[i].mention, unique[j].mention):
+        mention_i = unique[i].mention
+        # Sorted by start: a mention that starts after this one ends cannot nest with it.
+        stop = bisect_right(starts, mention_i.end, lo=i + 1)
+        candidates: set[int] = set(extra.get(i, ()))
+        for t in mention_i.terms:
+            posting = postings[t]
+            candidates.update(posting[bisect_right(posting, i) : bisect_left(posting, stop)])
+        for j in sorted(candidates):
+            if not _compatible(mention_i, unique[j].mention):
                 continue
-            sim = background.similarity(unique[i].mention, unique[j].mention)
+            sim = background.similarity(mention_i, unique[j].mention)
             row_js.append(j)
             row_values.append(sim)
             s = _link(unique[i], unique[j], sim)
@@ -357,6 +368,24 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
             cluster_of[k] = keep
     events = [_event([unique[k] for k in group], sims, group) for group in members.values()]
     return sorted(events, key=lambda e: (e.start, e.end, e.id))
+
+
+def _special_pairs(unique: Sequence[KeyedMention]) -> dict[int, list[int]]:
+    """For each i, the later mentions it may link with while sharing no term: the same
+    sentence in another article, another sentence of its own article, the same span."""
+    groups: dict[object, list[int]] = {}
+    for index, km in enumerate(unique):
+        m = km.mention
+        groups.setdefault(("fingerprint", m.fingerprint), []).append(index)
+        groups.setdefault(("source", km.source), []).append(index)
+        if m.granularity == RANGE:
+            groups.setdefault(("span", m.start.year, m.start.month, m.end.year, m.end.month), []).append(index)
+    out: dict[int, list[int]] = {}
+    for group in groups.values():
+        for a, i in enumerate(group):
+            if a + 1 < len(group):
+                out.setdefault(i, []).extend(group[a + 1 :])
+    return out
 
 
 def _dedupe(mentions: Iterable[KeyedMention]) -> list[KeyedMention]:
@@ -405,10 +434,12 @@ def _join_check(
     value = sims.value
     for i in left:
         for j in right:
+            if not _compatible(unique[i].mention, unique[j].mention):
+                return False, False
             pair = (i, j) if i < j else (j, i)
             sim = value(*pair)
             if sim != sim:
-                return False, False  # intervals not nested
+                sim = 0.0  # nested, sharing no term: not visited, similarity 0.0
             same_source = unique[i].source == unique[j].source
             linked = pair in scores
             if same_source and not linked:
