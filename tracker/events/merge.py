@@ -1,8 +1,9 @@
 """Merge event mentions from many articles into events, deterministically, with stable ids."""
 
 # `merge` is meant for the candidate mentions of one neighbourhood (those that overlap a new
-# mention in time and topic): it is quadratic in its input and sized for a few hundred
-# mentions (300 take about 0.1 s), not for the whole database.
+# mention in time and topic), not for the whole database: it weighs only the pairs whose
+# dates nest and that share a term, but those can still grow quadratically with a story
+# (7,000 mentions of one story take a few seconds; bench/story_merge.py).
 
 from __future__ import annotations
 
