@@ -23,7 +23,7 @@ from tracker.errors import StoreError
 from tracker.fetch import Fetcher
 from tracker.events import EventMention, TopicMatcher, find_mentions
 from tracker.events.topics import fold, keyword_pattern
-from tracker.store import Entry, Store
+from tracker.store import Entry, Store, in_chunks, load_entries
 from tracker.store.merging import apply_mentions
 from tracker.store.models import Mention
 
@@ -79,14 +79,6 @@ def _loose(keyword: str) -> str:
 _NOT_AFTER_WORD = r"(?<![^\W_])"
 _NOT_BEFORE_WORD = r"(?![^\W_])"
 _ANY_ENDING = r"[^\W_]*"
-
-
-# Ids per IN (...): well under SQLite's limit on bound parameters.
-_IN_CHUNK = 5000
-
-
-def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
-    return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)]
 
 
 def extract_mentions(
@@ -196,7 +188,7 @@ class Tracker:
         `extracted` holds mentions found before the transaction, by entry key; they are
         used when the entry's content hash still matches, else the entry is extracted here.
         """
-        updates = [(entry, mentions) for entry, mentions in self.entry_mentions(feed, entries, extracted)]
+        updates = self.entry_mentions(feed, entries, extracted)
         return apply_mentions(session, updates, now).changed if updates else 0
 
     def entry_mentions(
@@ -243,7 +235,7 @@ class Tracker:
                 ids = [p.entry_id for p in pending]
                 current: dict[int, str] = {}
                 had_mentions: set[int] = set()
-                for chunk in _chunks(ids):
+                for chunk in in_chunks(ids):
                     current.update(
                         {i: h for i, h in s.execute(select(Entry.id, Entry.content_hash).where(Entry.id.in_(chunk)))}
                     )
@@ -257,12 +249,10 @@ class Tracker:
                     if p.extracted is not None and p.extracted.error is None and not p.extracted.mentions
                     and p.entry_id not in had_mentions
                 }
-                for chunk in _chunks(sorted(quiet)):
+                for chunk in in_chunks(sorted(quiet)):
                     s.execute(update(Entry).where(Entry.id.in_(chunk)).values(needs_extraction=False))
                 rest = [p for p in live if p.entry_id not in quiet]
-                rows: dict[int, Entry] = {}
-                for chunk in _chunks([p.entry_id for p in rest]):
-                    rows.update((e.id, e) for e in s.scalars(select(Entry).where(Entry.id.in_(chunk))))
+                rows = load_entries(s, (p.entry_id for p in rest))
                 updates = []
                 feed_of: dict[int, str] = {}
                 for p in rest:
@@ -273,7 +263,7 @@ class Tracker:
                 per_feed: dict[str, int] = {}
                 if stats is not None and stats.changed:
                     # An event counts for every feed with a new or updated article in it.
-                    for chunk in _chunks(list(feed_of)):
+                    for chunk in in_chunks(list(feed_of)):
                         for entry_id, events in s.execute(
                             select(Mention.entry_id, func.count(func.distinct(Mention.event_pk)))
                             .where(Mention.entry_id.in_(chunk))

@@ -22,7 +22,7 @@ from tracker.events import EventMention, TopicMatcher
 from tracker.fetch import FetchResult, Validators
 from tracker.parse import ParsedFeed, parse_feed
 from tracker.policy import next_poll
-from tracker.store import Entry, Feed, upsert_entries
+from tracker.store import Feed, load_entries, upsert_entries
 
 if TYPE_CHECKING:
     from tracker.app import TopicPrefilter, Tracker
@@ -290,9 +290,10 @@ def _record_success(
         feed.etag = fetched.validators.etag
         feed.last_modified = fetched.validators.last_modified
         _follow_redirect(feed, fetched)
-        if parsed is None or prepared is None:
+        if prepared is None:
             feed.last_status = "not-modified"
             return PollResult(cfg.name, "not-modified", next_due=schedule.next_due)
+        parsed = prepared.parsed
         feed.last_status = "ok"
         feed.warning = parsed.warning
         if parsed.title:
@@ -301,11 +302,8 @@ def _record_success(
         events_changed = 0
         if batch is None:
             if touched:
-                ids = [t.id for t in touched]
-                loaded: dict[int, Entry] = {}
-                for i in range(0, len(ids), 5000):  # well under SQLite's bound-parameter limit
-                    loaded.update((e.id, e) for e in s.scalars(select(Entry).where(Entry.id.in_(ids[i : i + 5000]))))
-                rows = [loaded[i] for i in ids]
+                loaded = load_entries(s, (t.id for t in touched))
+                rows = [loaded[t.id] for t in touched]
                 events_changed = tracker.after_entries(s, cfg, rows, now, prepared.extracted)
         else:
             pending = [PendingMerge(cfg, e.id, e.content_hash, prepared.extracted.get(e.key)) for e in touched]

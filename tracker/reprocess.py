@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from tracker.app import Tracker
+from tracker.store import load_entries
 from tracker.store.merging import apply_mentions
 from tracker.store.models import Entry, Feed
 
@@ -41,7 +42,7 @@ def reprocess(tracker: Tracker, feed_names: Sequence[str] = (), *, pending_only:
     for i in range(0, len(todo), BATCH):
         batch = todo[i : i + BATCH]
         with tracker.store.write() as s:
-            rows = {e.id: e for e in s.scalars(select(Entry).where(Entry.id.in_([b[0] for b in batch])))}
+            rows = load_entries(s, (entry_id for entry_id, _ in batch))
             updates = []
             for entry_id, name in batch:
                 entry = rows.get(entry_id)

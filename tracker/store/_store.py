@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +23,26 @@ if TYPE_CHECKING:
     from tracker.parse import ParsedEntry
 
 log = logging.getLogger(__name__)
+
+
+_T = TypeVar("_T")
+
+# Values per IN (...): well under SQLite's limit on bound parameters.
+IN_CHUNK = 5000
+
+
+def in_chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """`values` in slices small enough for one `column.in_(...)` each."""
+    for i in range(0, len(values), IN_CHUNK):
+        yield values[i : i + IN_CHUNK]
+
+
+def load_entries(session: Session, ids: Iterable[int]) -> dict[int, Entry]:
+    """The Entry rows with these ids, by id (ids that no longer exist are missing)."""
+    rows: dict[int, Entry] = {}
+    for chunk in in_chunks(list(ids)):
+        rows.update((e.id, e) for e in session.scalars(select(Entry).where(Entry.id.in_(chunk))))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -275,12 +295,11 @@ def upsert_entries(
     ids: dict[str, int] = {}
     if inserts:
         session.execute(insert(Entry), list(inserts.values()))
-        keys = list(inserts)
-        for i in range(0, len(keys), 5000):
+        for keys in in_chunks(list(inserts)):
             ids.update(
                 (key, entry_id)
                 for entry_id, key in session.execute(
-                    select(Entry.id, Entry.key).where(Entry.feed_id == feed_id, Entry.key.in_(keys[i : i + 5000]))
+                    select(Entry.id, Entry.key).where(Entry.feed_id == feed_id, Entry.key.in_(keys))
                 )
             )
     session.flush()

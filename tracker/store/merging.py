@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tracker.clock import to_aware_utc, to_naive_utc
 from tracker.events import EventMention, KeyedMention, MentionKey, MergedEvent, assign_ids, diff_mentions, merge
+from tracker.store._store import in_chunks
 from tracker.store.models import Entry, Event, EventTopic, Feed, Mention, span_class
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,8 @@ def apply_mentions(
     # entries of a poll are new and have none).
     by_entry: dict[int, dict[str, Mention]] = {}
     entry_ids = sorted({entry.id for entry, _ in updates})
-    for i in range(0, len(entry_ids), 5000):  # well under SQLite's bound-parameter limit
-        for known in session.scalars(select(Mention).where(Mention.entry_id.in_(entry_ids[i : i + 5000]))):
+    for chunk in in_chunks(entry_ids):
+        for known in session.scalars(select(Mention).where(Mention.entry_id.in_(chunk))):
             by_entry.setdefault(known.entry_id, {})[known.fingerprint] = known
     for entry, fresh in updates:
         stored = by_entry.get(entry.id, {})
