@@ -273,14 +273,6 @@ class _PairTable:
         self.values: list[array[float]] = [array("d") for _ in range(n)]
         self.links: list[array[float]] = [array("d") for _ in range(n)]
 
-    def value(self, i: int, j: int) -> float:
-        """The pair's similarity (i < j), NaN when it was not compared."""
-        js = self.js[i]
-        k = bisect_left(js, j)
-        if k < len(js) and js[k] == j:
-            return self.values[i][k]
-        return math.nan
-
     def lookup(self, i: int, j: int) -> tuple[float, bool]:
         """(similarity, linked) of the pair (i < j); (NaN, False) when it was not compared."""
         js = self.js[i]
@@ -368,8 +360,8 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
         keep, gone = min(ci, cj), max(ci, cj)
         members[keep].extend(members.pop(gone))
         version[keep] += 1
-        for k in members[keep]:
-            cluster_of[k] = keep
+        for member in members[keep]:
+            cluster_of[member] = keep
     events = [_event([unique[k] for k in group], sims, group) for group in members.values()]
     return sorted(events, key=lambda e: (e.start, e.end, e.id))
 
@@ -475,7 +467,7 @@ def _mod_rank(mod: str | None) -> int:
 
 
 def _pair_or_zero(sims: _PairTable, a: int, b: int) -> float:
-    sim = sims.value(a, b) if a < b else sims.value(b, a)
+    sim, _ = sims.lookup(a, b) if a < b else sims.lookup(b, a)
     return 0.0 if sim != sim else sim
 
 
