@@ -30,7 +30,6 @@ import time
 import tracemalloc
 from datetime import timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -39,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _loopback import FeedHandler, start, stop  # noqa: E402
 from _newsgen import TOPICS, article, feed_document  # noqa: E402
 
 MiB = 2**20
@@ -173,12 +173,7 @@ def serve(conn: Connection, feeds: int, share: float, lifetime: float) -> None:
     versions = [0] * feeds
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
-
+    class Handler(FeedHandler):
         def do_GET(self) -> None:  # noqa: N802
             i = int(self.path.rsplit("/", 1)[1])
             time.sleep(random.uniform(0.02, 0.06))
@@ -186,29 +181,13 @@ def serve(conn: Connection, feeds: int, share: float, lifetime: float) -> None:
                 if random.random() < 0.2:
                     versions[i] += 1
                 version = versions[i]
-            etag = f'"{i}-{version}"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
             # A rolling window of 20 articles: each version adds one and drops the oldest.
-            body = feed_document(i, 20, on_topic_share=share, skip=version)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_feed(f'"{i}-{version}"', lambda: feed_document(i, 20, on_topic_share=share, skip=version))
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = start(Handler)
     conn.send(server.server_address[1])
     conn.poll(lifetime)
-    server.shutdown()
-    server.server_close()
+    stop(server)
 
 
 def rss_kib() -> int:

@@ -22,11 +22,9 @@ import resource
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -36,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _loopback import FeedHandler, start, stop  # noqa: E402
 from _newsgen import TOPICS, feed_document  # noqa: E402
 from tracker.app import MAX_CONCURRENT_POLLS, make_tracker  # noqa: E402
 from tracker.config import Config, FeedConfig  # noqa: E402
@@ -53,12 +52,7 @@ def serve(conn: Connection, feeds: int, articles: int, share: float, delay: tupl
     def document(i: int) -> bytes:
         return documents[i]
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
-            pass
-
+    class Handler(FeedHandler):
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
             rng = random.Random(hash((self.path, version[0], time.monotonic_ns())))
             time.sleep(rng.uniform(*delay))
@@ -67,24 +61,9 @@ def serve(conn: Connection, feeds: int, articles: int, share: float, delay: tupl
             except ValueError:
                 self.send_error(404)
                 return
-            etag = f'"v{version[0]}-{i}"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            body = document(i)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_feed(f'"v{version[0]}-{i}"', lambda: document(i))
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = start(Handler)
     conn.send(server.server_address[1])
     deadline = time.monotonic() + lifetime
     while time.monotonic() < deadline:
@@ -96,8 +75,7 @@ def serve(conn: Connection, feeds: int, articles: int, share: float, delay: tupl
                 conn.send("ok")
             else:
                 break
-    server.shutdown()
-    server.server_close()
+    stop(server)
 
 
 # --- the measurements --------------------------------------------------------------
