@@ -1,9 +1,16 @@
-"""The bundled sample feeds and demo config, copied where a test may poll and edit them."""
+"""Helpers the CLI tests share: the bundled samples copied where a test may poll and edit
+them, and the timeline read back through the CLI as JSON."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from tracker.cli import cli
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -14,3 +21,21 @@ def copy_samples(folder: Path) -> Path:
         if path.suffix in (".xml", ".atom", ".yaml"):
             shutil.copy(path, folder / path.name)
     return folder / "demo.yaml"
+
+
+def timeline_json(config: Path, *args: str) -> list[dict[str, Any]]:
+    """`tracker timeline --format json [args]` through the CLI; a non-zero exit fails the test."""
+    result = CliRunner().invoke(cli, ["--config", str(config), "timeline", "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert isinstance(data, list)
+    return data
+
+
+def without_ids(events: list[dict[str, Any]]) -> list[tuple[object, ...]]:
+    """The events as comparable tuples, sorted, without ids (which depend on arrival order)."""
+    return sorted(
+        (e["date"], e["start"], e["end"], e["summary"], tuple(e["topics"]),
+         tuple(sorted((m["feed"], m["quote"]) for m in e["mentions"])))
+        for e in events
+    )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from demo_copy import copy_samples
+from demo_copy import copy_samples, timeline_json
 from tracker.cli import cli
 
 Event = dict[str, object]
@@ -33,11 +32,7 @@ def timeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Event
     config = copy_samples(folder)
     polled = CliRunner().invoke(cli, ["--config", str(config), "poll"])
     assert polled.exit_code == 0, polled.output
-    shown = CliRunner().invoke(cli, ["--config", str(config), "timeline", "--format", "json"])
-    assert shown.exit_code == 0, shown.output
-    events = json.loads(shown.stdout)
-    assert isinstance(events, list)
-    return config, events
+    return config, timeline_json(config)
 
 
 def sources(event: Event) -> set[str]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from demo_copy import copy_samples
+from demo_copy import copy_samples, timeline_json, without_ids
 from tracker.cli import cli
 
 FEEDS = ["techwire", "screenbeat", "daily-ledger", "frame-rate"]
@@ -19,15 +18,9 @@ def timeline_after_polling(folder: Path, order: list[str]) -> list[tuple[object,
     runner = CliRunner()
     for name in order:
         assert runner.invoke(cli, ["--config", str(config), "poll", "--feed", name]).exit_code == 0
-    result = runner.invoke(cli, ["--config", str(config), "timeline", "--format", "json"])
-    events = json.loads(result.stdout)
     # Ids are given when an event first appears and then kept (stable links), so they
     # may differ between databases; the events themselves must not.
-    return sorted(
-        (e["date"], e["start"], e["end"], e["summary"], tuple(e["topics"]),
-         tuple(sorted((m["feed"], m["quote"]) for m in e["mentions"])))
-        for e in events
-    )
+    return without_ids(timeline_json(config))
 
 
 @pytest.mark.parametrize("order", [FEEDS[::-1], [FEEDS[2], FEEDS[0], FEEDS[3], FEEDS[1]]])

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from click.testing import CliRunner
 
 import test_events_story as story
+from demo_copy import timeline_json, without_ids
 from tracker.app import TopicPrefilter, make_tracker
-from tracker.cli import cli
 from tracker.config import FeedConfig, Topic, load_config
 from tracker.events import TopicMatcher, find_mentions
 from tracker.parse import parse_feed
@@ -86,13 +85,7 @@ def write_config(folder: Path, copies: int) -> Path:
 
 
 def timeline(config: Path) -> list[tuple[object, ...]]:
-    result = CliRunner().invoke(cli, ["--config", str(config), "timeline", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return sorted(
-        (e["date"], e["start"], e["end"], e["summary"], tuple(e["topics"]),
-         tuple(sorted((m["feed"], m["quote"]) for m in e["mentions"])))
-        for e in json.loads(result.stdout)
-    )
+    return without_ids(timeline_json(config))
 
 
 def test_pool_prefilter_and_one_merge_match_the_plain_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

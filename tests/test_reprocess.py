@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from demo_copy import copy_samples
+from demo_copy import copy_samples, timeline_json
 from tracker.cli import cli
 
-
-
-def events(config: Path) -> list[dict[str, object]]:
-    result = CliRunner().invoke(cli, ["--config", str(config), "timeline", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert isinstance(data, list)
-    return data
 
 
 def test_topic_removed_then_restored(tmp_path: Path) -> None:
     config = copy_samples(tmp_path)
     runner = CliRunner()
     assert runner.invoke(cli, ["--config", str(config), "poll"]).exit_code == 0
-    before = events(config)
+    before = timeline_json(config)
     assert any("strikes" in e["topics"] for e in before)  # type: ignore[operator]
 
     original = config.read_text(encoding="utf-8")
@@ -33,13 +24,13 @@ def test_topic_removed_then_restored(tmp_path: Path) -> None:
     config.write_text(without, encoding="utf-8")
     result = runner.invoke(cli, ["--config", str(config), "reprocess"])
     assert result.exit_code == 0 and "events changed" in result.stdout
-    after = events(config)
+    after = timeline_json(config)
     assert not any("strikes" in e["topics"] for e in after)  # type: ignore[operator]
     assert after != before
 
     config.write_text(original, encoding="utf-8")
     assert runner.invoke(cli, ["--config", str(config), "reprocess"]).exit_code == 0
-    restored = events(config)
+    restored = timeline_json(config)
     assert any("strikes" in e["topics"] for e in restored)  # type: ignore[operator]
     # Every dated mention is back, each in exactly one event.
     quotes = lambda evs: sorted(m["quote"] for e in evs for m in e["mentions"])  # type: ignore[attr-defined,union-attr] # noqa: E731
@@ -50,10 +41,10 @@ def test_reprocess_of_unchanged_config_changes_nothing(tmp_path: Path) -> None:
     config = copy_samples(tmp_path)
     runner = CliRunner()
     runner.invoke(cli, ["--config", str(config), "poll"])
-    before = events(config)
+    before = timeline_json(config)
     result = runner.invoke(cli, ["--config", str(config), "reprocess", "--feed", "techwire"])
     assert result.exit_code == 0 and result.stdout.strip().endswith("0 events changed")
-    assert events(config) == before
+    assert timeline_json(config) == before
     result = runner.invoke(cli, ["--config", str(config), "reprocess", "--pending"])
     assert result.stdout.strip() == "reprocessed 0 entries: 0 events changed"
 
@@ -69,16 +60,16 @@ def test_daemon_retries_entries_left_unmerged(tmp_path: Path) -> None:
 
     config = copy_samples(tmp_path)
     assert CliRunner().invoke(cli, ["--config", str(config), "poll"]).exit_code == 0
-    before = events(config)
+    before = timeline_json(config)
     tracker = make_tracker(load_config(config), processes=0)
     with tracker.store.write() as s:  # as if the process died after storing the entries
         s.execute(delete(Mention))
         s.execute(delete(Event))
         s.execute(update(Entry).values(needs_extraction=True))
-    assert events(config) == []
+    assert timeline_json(config) == []
     daemon = Daemon(tracker)
     daemon._retry_pending()
     tracker.close()
-    after = events(config)
+    after = timeline_json(config)
     quotes = lambda evs: sorted(m["quote"] for e in evs for m in e["mentions"])  # type: ignore[attr-defined,union-attr] # noqa: E731
     assert quotes(after) == quotes(before) and len(after) == len(before)

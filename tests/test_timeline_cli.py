@@ -12,7 +12,7 @@ import feedparser
 import pytest
 from click.testing import CliRunner
 
-from demo_copy import copy_samples
+from demo_copy import copy_samples, timeline_json
 from tracker.cli import cli
 
 
@@ -27,16 +27,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return config
 
 
-def run_json(config: Path, *args: str) -> list[dict[str, object]]:
-    result = CliRunner().invoke(cli, ["--config", str(config), "timeline", "--format", "json", *args])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert isinstance(data, list)
-    return data
-
-
 def test_json_shape_and_order(demo: Path) -> None:
-    events = run_json(demo)
+    events = timeline_json(demo)
     assert len(events) >= 3
     keys = {"id", "date", "start", "end", "granularity", "summary", "topics", "first_seen", "updated", "mentions"}
     for e in events:
@@ -49,36 +41,36 @@ def test_json_shape_and_order(demo: Path) -> None:
 
 
 def test_topic_filter(demo: Path) -> None:
-    everything = run_json(demo)
-    sora = run_json(demo, "--topic", "sora")
+    everything = timeline_json(demo)
+    sora = timeline_json(demo, "--topic", "sora")
     assert sora and all("sora" in e["topics"] for e in sora)  # type: ignore[operator]
     assert len(sora) == sum(1 for e in everything if "sora" in e["topics"])  # type: ignore[operator]
-    both = run_json(demo, "--topic", "sora", "--topic", "strikes")
+    both = timeline_json(demo, "--topic", "sora", "--topic", "strikes")
     assert {e["id"] for e in both} == {e["id"] for e in everything if {"sora", "strikes"} & set(e["topics"])}  # type: ignore[arg-type]
 
 
 def test_range_filter_keeps_overlapping_events(demo: Path) -> None:
-    everything = run_json(demo)
-    got = run_json(demo, "--since", "2024-02", "--until", "2024-02")
+    everything = timeline_json(demo)
+    got = timeline_json(demo, "--since", "2024-02", "--until", "2024-02")
     expected = {e["id"] for e in everything if str(e["end"]) >= "2024-02-01" and str(e["start"]) <= "2024-02-29"}
     assert {e["id"] for e in got} == expected and expected
 
 
 def test_search_limit_and_feed(demo: Path) -> None:
-    hits = run_json(demo, "--search", "studio*")
+    hits = timeline_json(demo, "--search", "studio*")
     assert hits
     for e in hits:
         text = (str(e["summary"]) + " ".join(str(m["quote"]) for m in e["mentions"])).lower()  # type: ignore[union-attr]
         assert "studio" in text
-    assert run_json(demo, "--search", "zzzzqqq") == []
-    assert len(run_json(demo, "--limit", "2")) == 2
-    for e in run_json(demo, "--feed", "screenbeat"):
+    assert timeline_json(demo, "--search", "zzzzqqq") == []
+    assert len(timeline_json(demo, "--limit", "2")) == 2
+    for e in timeline_json(demo, "--feed", "screenbeat"):
         assert any(m["feed"] == "screenbeat" for m in e["mentions"])  # type: ignore[union-attr]
 
 
 def test_every_format(demo: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    n = len(run_json(demo))
+    n = len(timeline_json(demo))
     table = runner.invoke(cli, ["--config", str(demo), "timeline"]).stdout
     assert table.splitlines()[0].split()[:3] == ["ID", "WHEN", "SUMMARY"] and len(table.splitlines()) == n + 1
     rows = list(csv.DictReader(io.StringIO(runner.invoke(cli, ["--config", str(demo), "timeline", "--format", "csv"]).stdout)))
@@ -93,7 +85,7 @@ def test_every_format(demo: Path, tmp_path: Path) -> None:
 
 
 def test_event_command(demo: Path) -> None:
-    first = run_json(demo)[0]
+    first = timeline_json(demo)[0]
     runner = CliRunner()
     result = runner.invoke(cli, ["--config", str(demo), "event", str(first["id"])[:6], "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["id"] == first["id"]
@@ -112,16 +104,16 @@ def test_bad_arguments(demo: Path) -> None:
 
 
 def test_repoll_changes_nothing(demo: Path) -> None:
-    before = run_json(demo)
+    before = timeline_json(demo)
     result = CliRunner().invoke(cli, ["--config", str(demo), "poll"])
     assert result.exit_code == 0 and result.stdout.count("not modified") == 4
-    assert run_json(demo) == before
+    assert timeline_json(demo) == before
     # A touched but identical file is read and parsed again: still nothing changes.
     for path in demo.parent.glob("*.xml"):
         path.write_bytes(path.read_bytes() + b"\n")
     result = CliRunner().invoke(cli, ["--config", str(demo), "poll"])
     assert result.exit_code == 0 and "0 new, 0 updated" in result.stdout
-    assert run_json(demo) == before
+    assert timeline_json(demo) == before
 
 
 def test_partial_dates() -> None:
@@ -138,8 +130,8 @@ def test_common_and_rare_search_plans_agree(demo: Path, monkeypatch: pytest.Monk
     import tracker.store.timeline as timeline_module
 
     for word in ("studio*", "OpenAI", "strike*"):
-        sorted_plan = run_json(demo, "--search", word, "--limit", "3")
+        sorted_plan = timeline_json(demo, "--search", word, "--limit", "3")
         monkeypatch.setattr(timeline_module, "COMMON_MATCHES", 1)
-        walked_plan = run_json(demo, "--search", word, "--limit", "3")
+        walked_plan = timeline_json(demo, "--search", word, "--limit", "3")
         monkeypatch.undo()
         assert walked_plan == sorted_plan and sorted_plan
