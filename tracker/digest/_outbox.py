@@ -56,7 +56,7 @@ def require_digest(config: Config) -> DigestConfig:
     if config.digest is None:
         raise ConfigError(
             f"{config.path.name}: digest: missing: add a 'digest' section with to, from and smtp "
-            "(see docs/digests.md)"
+            "(see `tracker digest --help`)"
         )
     return config.digest
 
