@@ -5,4 +5,6 @@ from tracker.cli import core  # noqa: F401
 from tracker.cli import daemon  # noqa: F401
 from tracker.cli import digest  # noqa: F401
 from tracker.cli import extract  # noqa: F401
+from tracker.cli import feeds  # noqa: F401
+from tracker.cli import init  # noqa: F401
 from tracker.cli import timeline  # noqa: F401
