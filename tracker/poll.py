@@ -102,15 +102,23 @@ class MergeBatch:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: list[PendingMerge] = []
+        self._feeds: set[str] = set()
 
     def add(self, items: list[PendingMerge]) -> None:
         with self._lock:
             self._items.extend(items)
+            self._feeds.update(p.feed.name for p in items)
 
     def take(self) -> list[PendingMerge]:
         with self._lock:
             items, self._items = self._items, []
+            self._feeds = set()
         return items
+
+    def holds(self, feed: str) -> bool:
+        """True while entries of this feed wait in the batch (not yet taken for merging)."""
+        with self._lock:
+            return feed in self._feeds
 
     def __bool__(self) -> bool:
         with self._lock:

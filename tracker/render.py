@@ -6,13 +6,16 @@ import csv
 import html
 import io
 import json
+import os
 import re
+import sys
 import unicodedata
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import icalendar
@@ -23,8 +26,15 @@ from tracker.views import EventView, FeedHealth, MentionView
 
 FORMATS = ("table", "json", "csv", "ics", "atom", "html")
 FEED_FORMATS = ("table", "json")
+ORDERS = ("oldest", "newest")
 
-TABLE_WIDTH = 100
+# Columns for a table whose reader's width is unknown (a pipe or a file without $COLUMNS):
+# the POSIX default that ls, man and shutil use too.
+TABLE_WIDTH = 80
+# The summary gives up no more than this to the other columns; below it, rows overflow.
+SUMMARY_MIN = 12
+# A feed table's URL column narrower than this says nothing; it is left out instead.
+URL_MIN = 12
 CSV_HEADER = (
     "id", "date", "start", "end", "granularity", "summary", "topics",
     "sources", "first_seen", "updated", "urls",
@@ -160,9 +170,13 @@ def _next_day(d: date) -> date:
     return d if d == date.max else d + timedelta(days=1)
 
 
-def _ordered(events: Sequence[EventView]) -> list[EventView]:
-    # Stable: callers that already sort by date keep their tie order.
-    return sorted(events, key=lambda e: (e.start, e.end))
+def _ordered(events: Sequence[EventView], order: str = "oldest") -> list[EventView]:
+    """By date, earliest first ("oldest") or latest first ("newest")."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown timeline order {order!r} (use one of {', '.join(ORDERS)})")
+    # Stable either way (reverse=True keeps equal items in input order): callers that
+    # already sort, such as the timeline query with its id tiebreak, keep their tie order.
+    return sorted(events, key=lambda e: (e.start, e.end), reverse=order == "newest")
 
 
 def _sources(event: EventView) -> list[MentionView]:
@@ -201,6 +215,29 @@ def _fit(text: str, width: int) -> str:
     return text + " " * (width - _cell_width(text))
 
 
+def output_width(to_stdout: bool = True) -> int:
+    """The columns a table may take, decided as GNU ls does: stdout's width when it is a
+    terminal, else $COLUMNS (a pipe, or a file: to_stdout=False), else TABLE_WIDTH."""
+    terminal: int | None = None
+    if to_stdout:
+        try:
+            if sys.stdout.isatty():
+                terminal = os.get_terminal_size(sys.stdout.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            terminal = None  # a replaced stdout (tests, wrappers) has no terminal behind it
+    return choose_width(terminal, os.environ.get("COLUMNS"))
+
+
+def choose_width(terminal: int | None, columns: str | None) -> int:
+    """output_width's decision: a known terminal width, else a valid $COLUMNS, else TABLE_WIDTH."""
+    if terminal is not None and terminal > 0:
+        return terminal  # a terminal that reports 0 columns (a fresh pty) knows nothing
+    value = (columns or "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return TABLE_WIDTH
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int], right: set[int]) -> str:
     lines = []
     for row in [list(headers), *rows]:
@@ -231,22 +268,55 @@ def render_timeline(
     title: str = "tracker timeline",
     topic_titles: Mapping[str, str] = {},
     width: int = TABLE_WIDTH,
+    order: str = "oldest",
+    feed_id: str | None = None,
+    self_url: str | None = None,
 ) -> str:
-    """The timeline in one of FORMATS; events are ordered by date; `width` is for the table."""
+    """The timeline in one of FORMATS.
+
+    `order` ("oldest" or "newest" first, by event date) orders the table, JSON, CSV, the
+    HTML list and the Atom entries (iCalendar has no order). `width` is the table's.
+    `feed_id` and `self_url` are the Atom feed's id and rel="self" link; without a
+    feed_id the id is derived from the title alone (stable, but the same in every
+    database: give one per database, see atom_feed_id).
+    """
     renderers: dict[str, Callable[[list[EventView], datetime, str, Mapping[str, str]], str]] = {
         "table": lambda events, now, title, topic_titles: _render_table(events, width),
         "json": _render_json,
         "csv": _render_csv,
         "ics": _render_ics,
-        "atom": _render_atom,
+        "atom": lambda events, now, title, topic_titles: _render_atom(
+            events, now, title, topic_titles, feed_id=feed_id, self_url=self_url
+        ),
         "html": _render_html,
     }
     if fmt not in renderers:
         raise ValueError(f"unknown timeline format {fmt!r} (use one of {', '.join(FORMATS)})")
-    return renderers[fmt](_ordered(events), now, title, topic_titles)
+    return renderers[fmt](_ordered(events, order), now, title, topic_titles)
+
+
+def atom_feed_id(database_id: uuid.UUID, title: str) -> str:
+    """The Atom feed id of one view (its title names the topics) of one database's timeline.
+
+    Stable for the database, so readers keep their read state across exports; different
+    in every database, so two trackers following the same story never share a feed id.
+    """
+    return uuid.uuid5(database_id, "tracker:timeline:" + title).urn
+
+
+def self_link(url: str | None, path: str | os.PathLike[str] | None) -> str | None:
+    """The Atom rel="self" link: the public `url` if given, else the absolute file:// URI
+    of the file the feed is written to, else none (stdout has no address)."""
+    if url:
+        return url
+    if path is None:
+        return None
+    return Path(path).absolute().as_uri()
 
 
 def _render_table(events: list[EventView], width: int) -> str:
+    """ID and SOURCES are never cut; the summary takes what is left (at least SUMMARY_MIN,
+    for which TOPICS, then WHEN, give up columns) and is cut with "…"."""
     if not events:
         return "No events."
     rows = [
@@ -254,10 +324,22 @@ def _render_table(events: list[EventView], width: int) -> str:
         for e in events
     ]
     id_w = max(2, *(_cell_width(r[0]) for r in rows))
-    when_w = min(28, max(4, *(_cell_width(r[1]) for r in rows)))
+    when_w = min(36, max(4, *(_cell_width(r[1]) for r in rows)))
     topics_w = min(20, max(6, *(_cell_width(r[3]) for r in rows)))
     sources_w = len("SOURCES")
-    summary_w = max(20, width - id_w - when_w - topics_w - sources_w - 2 * 4)
+    room = width - id_w - sources_w - 2 * 4
+    short = SUMMARY_MIN - (room - when_w - topics_w)
+    for column in ("topics", "when"):
+        if short <= 0:
+            break
+        if column == "topics":
+            give = max(0, min(short, topics_w - 6))
+            topics_w -= give
+        else:
+            give = max(0, min(short, when_w - 12))
+            when_w -= give
+        short -= give
+    summary_w = max(SUMMARY_MIN, room - when_w - topics_w)
     return _table(
         ["ID", "WHEN", "SUMMARY", "TOPICS", "SOURCES"],
         rows,
@@ -382,7 +464,15 @@ def _sources_fragment(event: EventView, topic_titles: Mapping[str, str]) -> str:
     return ET.tostring(root, encoding="unicode", method="html")
 
 
-def _render_atom(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+def _render_atom(
+    events: list[EventView],
+    now: datetime,
+    title: str,
+    topic_titles: Mapping[str, str],
+    *,
+    feed_id: str | None = None,
+    self_url: str | None = None,
+) -> str:
     # Atom as the default namespace ("<feed xmlns=...>", not "<ns0:feed>"): ElementTree's
     # default_namespace option refuses unprefixed attributes, so the prefix is registered.
     ET.register_namespace("", _ATOM)
@@ -390,15 +480,19 @@ def _render_atom(events: list[EventView], now: datetime, title: str, topic_title
         return f"{{{_ATOM}}}{tag}"
 
     feed = ET.Element(q("feed"))
-    # Stable across runs for the same title, so readers keep their read state.
-    _sub(feed, q("id"), uuid.uuid5(uuid.NAMESPACE_URL, "tracker:timeline:" + title).urn)
+    # Stable across runs, so readers keep their read state; without a database's id, the
+    # title's (the same for everyone with that title).
+    _sub(feed, q("id"), feed_id or uuid.uuid5(uuid.NAMESPACE_URL, "tracker:timeline:" + title).urn)
     _sub(feed, q("title"), _one_line(title), type="text")
+    if self_url:
+        _sub(feed, q("link"), rel="self", href=self_url, type="application/atom+xml")
     updated = max((to_aware_utc(e.updated) for e in events), default=to_aware_utc(now))
     _sub(feed, q("updated"), isoformat_z(updated))
     author = _sub(feed, q("author"))
     _sub(author, q("name"), "tracker")
     _sub(feed, q("generator"), "tracker", version=__version__)
-    for e in reversed(events):  # newest first, as feed readers expect
+    # In the order asked for: Atom gives entry order no meaning, readers sort by date.
+    for e in events:
         entry = _sub(feed, q("entry"))
         _sub(entry, q("id"), f"urn:tracker:event:{e.id}")
         _sub(entry, q("title"), f"{when(e)}: {_one_line(e.summary)}", type="text")
@@ -591,11 +685,13 @@ def _highlight(quote: str, expression: str) -> str:
 
 
 def _render_html(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
+    # The chart packs marks left to right whatever order the list below is in.
+    by_date = _ordered(events)
     lanes: dict[str, list[EventView]] = {}
     known = list(topic_titles)
     for t in sorted({t for e in events for t in e.topics}, key=lambda t: (t not in known, known.index(t) if t in known else 0, t)):
         lanes[t] = []
-    for e in events:
+    for e in by_date:
         for t in e.topics or (_OTHER,):
             lanes.setdefault(t, []).append(e)
     colours = {t: _PALETTE[i % len(_PALETTE)] for i, t in enumerate(lanes)}
@@ -736,7 +832,13 @@ mark {{ background: #fef08a; }}
 
 
 def render_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int = TABLE_WIDTH) -> str:
-    """Feed health as a table for people or the JSON array of interface.md."""
+    """Feed health as a table for people (at most `width` columns where it can) or the JSON
+    array of interface.md.
+
+    Feed names are never cut; the URL, the least important column, takes what is left and
+    is cut with "…", or is left out when fewer than URL_MIN columns are left (the JSON
+    has it).
+    """
     if fmt == "json":
         return json.dumps([f.to_dict() for f in feeds], indent=2, ensure_ascii=False)
     if fmt != "table":
@@ -757,8 +859,11 @@ def render_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int = TABLE_WI
         for f in feeds
     ]
     widths = [max(_cell_width(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-    widths[0] = min(widths[0], 24)
-    widths[6] = max(10, width - sum(widths[:6]) - 2 * 6)
+    url_w = width - sum(widths[:6]) - 2 * 6
+    if url_w >= URL_MIN:
+        widths[6] = url_w
+    else:
+        headers, rows, widths = headers[:6], [r[:6] for r in rows], widths[:6]
     lines = _table(headers, rows, widths, right={2, 3}).split("\n")
     out = [lines[0]]
     for f, line in zip(feeds, lines[1:]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,11 +26,19 @@ class ReprocessResult:
     failed: int = 0
 
 
-def reprocess(tracker: Tracker, feed_names: Sequence[str] = (), *, pending_only: bool = False) -> ReprocessResult:
+def reprocess(
+    tracker: Tracker,
+    feed_names: Sequence[str] = (),
+    *,
+    pending_only: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ReprocessResult:
     """Extract and merge again the entries of the given feeds (all configured feeds by default).
 
     With pending_only, only entries still marked for extraction (an earlier failure).
     Each batch is one transaction, so an interruption loses nothing: run it again.
+    `on_progress(done, total)` is called with the entries done so far, at the start and
+    after each batch.
     """
     feeds = {f.name: f for f in tracker.feeds(feed_names)}
     with tracker.store.read() as s:
@@ -39,6 +47,8 @@ def reprocess(tracker: Tracker, feed_names: Sequence[str] = (), *, pending_only:
             stmt = stmt.where(Entry.needs_extraction.is_(True))
         todo = [(entry_id, name) for entry_id, name in s.execute(stmt.order_by(Entry.id))]
     entries = changed = failed = 0
+    if on_progress is not None:
+        on_progress(0, len(todo))
     for i in range(0, len(todo), BATCH):
         batch = todo[i : i + BATCH]
         with tracker.store.write() as s:
@@ -55,4 +65,6 @@ def reprocess(tracker: Tracker, feed_names: Sequence[str] = (), *, pending_only:
             if updates:
                 changed += apply_mentions(s, updates, tracker.clock()).changed
             entries += len(updates)
+        if on_progress is not None:
+            on_progress(i + len(batch), len(todo))
     return ReprocessResult(entries=entries, events_changed=changed, failed=failed)

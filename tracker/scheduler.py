@@ -38,6 +38,7 @@ from tracker.clock import isoformat_z, to_aware_utc, to_naive_utc
 from tracker.config import Config, FeedConfig, load_config
 from tracker.errors import ConfigError, TrackerError
 from tracker.policy import MAX_DELAY, MAX_START_SPREAD, START_SPACING, next_poll, resume_due
+from tracker.poll import DEADLINE_FACTOR
 from tracker.store import Feed
 
 if TYPE_CHECKING:
@@ -68,6 +69,12 @@ RETRY_PENDING_EVERY_S = 600.0
 # A job fires at the due time it was given; a database due time later than this says
 # someone else polled the feed meanwhile.
 DUE_SLACK = timedelta(seconds=1)
+# The first digest waits for the feeds due at start (within the start spread plus this).
+ROUND_SLACK = timedelta(seconds=1)
+# ... but no longer than each such feed's due time plus its longest possible fetch
+# (DEADLINE_FACTOR x timeout) plus this, for parsing and storing.
+ROUND_MARGIN = timedelta(seconds=15)
+ROUND_JOB = "first-round"
 
 
 class DaemonError(TrackerError):
@@ -127,6 +134,11 @@ class DaemonLock:
     def release(self) -> None:
         if self._fd is not None:
             # The file stays: unlinking it would let a third daemon lock a fresh inode.
+            # Emptied while still locked, so it never names a process that has gone.
+            try:
+                os.ftruncate(self._fd, 0)
+            except OSError:
+                pass  # the lock itself must still go
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
@@ -162,6 +174,32 @@ def file_signature(path: Path) -> FileSignature | None:
     return FileSignature(st.st_mtime_ns, st.st_size, digest)
 
 
+# -- the first round of polls ------------------------------------------------------------
+
+
+def initial_round(
+    due: dict[str, datetime | None],
+    timeouts: dict[str, timedelta],
+    *,
+    now: datetime,
+    horizon: timedelta,
+) -> tuple[frozenset[str], datetime | None]:
+    """The feeds the first digest waits for, and until when at most.
+
+    They are the feeds due within `horizon` of the start (the overdue and new ones, which
+    the start spreads out). The wait ends when each has been polled once, or at the
+    latest due time plus that feed's longest possible fetch and ROUND_MARGIN: a feed that
+    hangs or keeps failing must not hold digests back for ever.
+    """
+    members = frozenset(name for name, when in due.items() if when is not None and when <= now + horizon)
+    if not members:
+        return members, None
+    deadline = max(
+        max(due[n] or now, now) + timeouts.get(n, timedelta(0)) * DEADLINE_FACTOR for n in members
+    ) + ROUND_MARGIN
+    return members, deadline
+
+
 # -- the daemon -------------------------------------------------------------------------
 
 
@@ -172,7 +210,9 @@ class Daemon:
     polls, logs one line, calls the digest hook if events changed, and moves its own job
     to the next due time the poll wrote (policy.next_poll: interval, jitter, server
     hints, backoff, Retry-After). Due times therefore live in the database and a restart
-    resumes them (policy.resume_due).
+    resumes them (policy.resume_due). The digest hook is held until the feeds due at
+    start have each been polled once (bounded: see initial_round), so the first digest
+    carries all of them rather than whichever feed answered first.
     """
 
     def __init__(
@@ -186,7 +226,10 @@ class Daemon:
         after_poll: AfterPollFn | None = None,
         stop_wait: float | None = None,
         rng: random.Random | None = None,
+        before_exit: Callable[[], None] | None = None,
     ) -> None:
+        """`before_exit` runs when run() ends the process at once because polls are still in
+        flight (no unwinding after that: release what must be released)."""
         from tracker.poll import poll_feed
 
         self.tracker = tracker
@@ -207,6 +250,13 @@ class Daemon:
         self._inflight = 0
         self._digest_lock = threading.Lock()
         self._reload_lock = threading.Lock()
+        self._before_exit = before_exit
+        # The first round: feeds not yet polled since start, and what the digest hook was
+        # asked meanwhile (None: never asked).
+        self._round_lock = threading.Lock()
+        self._round: set[str] = set()
+        self._round_deadline: datetime | None = None
+        self._held: list[PollResult] | None = None
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             executors={"default": ThreadPoolExecutor(MAX_WORKERS, pool_kwargs={"thread_name_prefix": "poll"})},
@@ -219,8 +269,12 @@ class Daemon:
     def start(self) -> None:
         """Start the scheduler and give every live feed a job at its due time."""
         self.scheduler.start()
+        with self._round_lock:
+            # Provisional: a job may run while the others are still being scheduled.
+            self._round = set(self._feeds)
         for cfg in self._feeds.values():
             self._schedule_feed(cfg)
+        self._begin_round()
         # Developments held back by digest.min_interval, and digests waiting for a retry,
         # must go out when due even if no later poll changes anything.
         self.scheduler.add_job(
@@ -232,6 +286,59 @@ class Daemon:
             self._retry_pending, "interval", seconds=RETRY_PENDING_EVERY_S, id=RETRY_JOB, max_instances=1,
             next_run_time=datetime.now(timezone.utc) + timedelta(seconds=RETRY_PENDING_FIRST_S),
         )
+
+    def _begin_round(self) -> None:
+        members, deadline = initial_round(
+            dict(self.scheduled()),
+            {name: cfg.timeout for name, cfg in self._feeds.items()},
+            now=self.tracker.clock(),
+            horizon=self._start_spread() + ROUND_SLACK,
+        )
+        with self._round_lock:
+            self._round &= members
+            self._round_deadline = deadline
+            waiting = len(self._round)
+            held = None if waiting else self._end_round()
+        if waiting and deadline is not None:
+            log.log(logging.INFO if self.tracker.config.digest is not None else logging.DEBUG,
+                    "the first digest waits for the first polls of %d feeds (until %s at most)",
+                    waiting, isoformat_z(deadline))
+            self.scheduler.add_job(self._round_timed_out, "date", run_date=deadline, id=ROUND_JOB)
+        if held is not None:
+            self._digest_step(held)
+
+    def _end_round(self) -> list[PollResult] | None:
+        """Called with _round_lock held: the round is over; what the digest hook was given."""
+        self._round = set()
+        held, self._held = self._held, None
+        return held
+
+    def _round_member_done(self, name: str) -> None:
+        """A feed of the first round was polled (or skipped, or removed); the last one
+        releases the digest hook."""
+        with self._round_lock:
+            if name not in self._round:
+                return
+            self._round.discard(name)
+            if self._round:
+                return
+            held = self._end_round()
+        log.debug("first round of polls done")
+        try:
+            self.scheduler.remove_job(ROUND_JOB)
+        except JobLookupError:
+            pass
+        if held is not None:
+            self._digest_step(held)
+
+    def _round_timed_out(self) -> None:
+        with self._round_lock:
+            left = sorted(self._round)
+            held = self._end_round()
+        if left:
+            log.warning("digests no longer wait for the first poll of %s (not done in time)", _names(left))
+        if held is not None:
+            self._digest_step(held)
 
     def _retry_pending(self) -> None:
         if self._stopping:
@@ -279,6 +386,8 @@ class Daemon:
         if not finished:
             # Worker threads would keep the interpreter alive until their fetch gives up;
             # the unfinished transactions roll back when the process ends, as promised.
+            if self._before_exit is not None:
+                self._before_exit()
             logging.shutdown()
             os._exit(0)
         return 0
@@ -434,6 +543,13 @@ class Daemon:
 
     def _run_feed(self, name: str) -> None:
         """One scheduled run: poll, log, digest hook, reschedule. Never raises."""
+        try:
+            self._run_feed_once(name)
+        finally:
+            # Polled, failed, skipped or gone: either way the first digest stops waiting for it.
+            self._round_member_done(name)
+
+    def _run_feed_once(self, name: str) -> None:
         cfg = self._feeds.get(name)
         if cfg is None:
             return  # removed by a reload after this run was queued
@@ -498,7 +614,21 @@ class Daemon:
         return due
 
     def call_after_poll(self, results: list[PollResult]) -> None:
-        """The digest step, one at a time (two polls may finish together); never raises."""
+        """The digest step, one at a time (two polls may finish together); never raises.
+
+        While the first round of polls runs it is only remembered, and taken when the
+        round ends (all polled once, or its deadline).
+        """
+        with self._round_lock:
+            if self._round and self._round_deadline is not None and self.tracker.clock() >= self._round_deadline:
+                # The deadline job is late (a busy pool): do not wait for it.
+                results = [*(self._end_round() or []), *results]
+            if self._round:
+                self._held = [*(self._held or []), *results]
+                return
+        self._digest_step(results)
+
+    def _digest_step(self, results: list[PollResult]) -> None:
         try:
             with self._digest_lock:
                 self._after_poll(results)
@@ -568,6 +698,7 @@ class Daemon:
         for name in removed:
             self._remove_job(JOB_PREFIX + name)
             self._unrecorded.pop(name, None)
+            self._round_member_done(name)
         for name in added + changed:
             # Timeouts and topics are read at each run; interval and URL change the plan.
             self._schedule_feed(new_feeds[name])
@@ -600,6 +731,10 @@ def run_daemon(
     """`tracker daemon`: lock the database, build the Tracker, run until stopped."""
     from tracker.app import make_tracker
 
+    if config.digest is not None:
+        from tracker.digest import make_sender
+
+        make_sender(config.digest.smtp)  # a missing password is a config error: refuse to start
     path = lock_path(config.database_url)
     lock = DaemonLock(path) if path else None
     if lock is not None:
@@ -610,7 +745,8 @@ def run_daemon(
         tracker = make_tracker(config)
         try:
             return Daemon(
-                tracker, check_config_every=check_config_every, digest_check_every=digest_check_every
+                tracker, check_config_every=check_config_every, digest_check_every=digest_check_every,
+                before_exit=lock.release if lock is not None else None,
             ).run()
         finally:
             tracker.close()

@@ -10,16 +10,38 @@ from tracker.cli.core import open_tracker
 
 @cli.group()
 def digest() -> None:
-    """Email digests of new developments (configured under `digest:` in feeds.yaml)."""
+    """Email digests of new developments (configured under `digest:` in feeds.yaml).
+
+    \b
+    The digest section of feeds.yaml; to, from and smtp.host are required:
+      digest:
+        to: [newsroom@example.com]
+        from: Tracker <tracker@example.com>
+        topics: [sora, strikes]          # only events of these topics
+        min_interval: 1h                 # automatic digests at most this often
+        smtp:
+          host: smtp.example.com
+          port: 587
+          security: starttls             # none | starttls (default) | ssl
+          username: tracker
+          password_env: TRACKER_SMTP_PASSWORD
+          timeout: 30s
+    """
 
 
 @digest.command("preview")
-@click.option("--html", "show_html", is_flag=True, help="Print the HTML part instead of the text part.")
+@click.option("--html", "show_html", is_flag=True, help="Print only the HTML part: a page (header lines go to stderr).")
 @click.pass_context
 def digest_preview(ctx: click.Context, show_html: bool) -> None:
     """Print the digest that `digest send` would send now; changes nothing.
 
     Prints the subject and recipients, then the text part. Nothing pending: says so.
+
+    With --html, stdout gets nothing but the HTML part, so it can be saved as a page;
+    the subject and recipients (and "nothing to send") go to stderr. When two messages
+    are due (an interrupted digest re-sent unchanged, then one with what is new), their
+    HTML documents follow each other in sending order: a browser shows both, one below
+    the other; each begins with <!DOCTYPE html>.
 
     \b
     Examples:
@@ -29,21 +51,30 @@ def digest_preview(ctx: click.Context, show_html: bool) -> None:
     from tracker.digest import preview, require_digest
 
     require_digest(state(ctx).config)
-    tracker = open_tracker(ctx)
+    tracker = open_tracker(ctx, read_only=True)
     messages = preview(tracker)
     if not messages:
-        click.echo("nothing to send: no new developments since the last digest")
+        click.echo("nothing to send: no new developments since the last digest", err=show_html)
         return
     for i, m in enumerate(messages):
+        # With --html the header lines go to stderr: stdout must stay a pure HTML document.
         if i:
-            click.echo("-" * 72)
+            click.echo("-" * 72, err=show_html)
         if m.resend:
-            click.echo(f"(re-send of {m.message_id}: an earlier attempt was interrupted and may have been delivered)")
-        click.echo(f"Subject: {m.subject}")
-        click.echo(f"From: {m.sender}")
-        click.echo(f"To: {', '.join(m.recipients)}")
-        click.echo("")
-        click.echo(m.html if show_html else m.text, nl=False)
+            click.echo(
+                f"(re-send of {m.message_id}: an earlier attempt was interrupted and may have been delivered)",
+                err=show_html,
+            )
+        click.echo(f"Subject: {m.subject}", err=show_html)
+        click.echo(f"From: {m.sender}", err=show_html)
+        click.echo(f"To: {', '.join(m.recipients)}", err=show_html)
+        if not show_html:
+            click.echo("")
+            click.echo(m.text, nl=False)
+            continue
+        # Each document starts on a line of its own.
+        gap = "\n" if i and not messages[i - 1].html.endswith("\n") else ""
+        click.echo(gap + m.html, nl=False)
 
 
 @digest.command("send")

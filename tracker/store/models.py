@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 typed models: feeds, entries, events and their mentions."""
+"""SQLAlchemy 2 typed models: feeds, entries, events and their mentions, digests, the database's id."""
 
 from __future__ import annotations
 
@@ -268,3 +268,16 @@ class DigestMark(Base):
     when_text: Mapped[str] = mapped_column(Text)
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
     reported: Mapped[datetime] = mapped_column(DateTime)
+
+
+# --- the database itself ------------------------------------------------------------------
+
+
+class DatabaseInfo(Base):
+    """The database's identity: one row, written by migration 0005."""
+
+    __tablename__ = "database_info"
+
+    # A uuid4 drawn when the row was written; exports derive stable ids from it (the Atom
+    # feed id), so two databases following the same story never share one.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
