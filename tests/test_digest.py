@@ -152,8 +152,8 @@ def test_preview_prints_what_send_sends_and_changes_nothing(smtp: SmtpServer, tm
     run(config, "digest", "send")
     sent = smtp.messages[0].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert body == sent
-    code, html, _ = run(config, "digest", "preview", "--html")
-    assert code == 0 and "nothing to send" in html
+    code, html, err = run(config, "digest", "preview", "--html")
+    assert code == 0 and html == "" and "nothing to send" in err  # stdout is for HTML only
 
 
 def test_hostile_feed_text_cannot_inject_headers_or_markup(smtp: SmtpServer, tmp_path: Path) -> None:
@@ -198,4 +198,4 @@ def test_topic_filter_and_missing_digest_section(smtp: SmtpServer, tmp_path: Pat
     for command in ("send", "preview"):
         code, _, err = run(plain, "digest", command)
         assert code == 2
-        assert err.strip() == "tracker: error: plain.yaml: digest: missing: add a 'digest' section with to, from and smtp (see docs/digests.md)"
+        assert err.strip() == "tracker: error: plain.yaml: digest: missing: add a 'digest' section with to, from and smtp (see `tracker digest --help`)"

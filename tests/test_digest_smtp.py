@@ -28,6 +28,7 @@ from test_digest_support import (  # noqa: F401  (fixtures)
     write_config,
 )
 from tracker.app import Tracker
+from tracker.errors import ConfigError
 from tracker.cli import cli
 from tracker.digest import DigestBusy, DigestNotSent, make_sender, preview, send
 from tracker.digest._smtp import SmtpSender
@@ -231,10 +232,20 @@ def test_starttls_with_trusted_certificate_and_login(ca: trustme.CA, tmp_path: P
         tracker = open_tracker(config)
         story(tracker)
         smtp_config = tracker.config.digest.smtp  # type: ignore[union-attr]
-        sender = make_sender(smtp_config, ssl_context=client_context(ca))
-        with pytest.raises(DigestNotSent, match=r"no password is available \(set \$TRACKER_TEST_SMTP_PASSWORD\)"):
-            send(tracker, sender=sender)
+        # An unset password variable is a configuration error, found before any attempt:
+        # nothing is recorded as failed and no retry is scheduled.
+        monkeypatch.delenv("TRACKER_TEST_SMTP_PASSWORD", raising=False)
+        with pytest.raises(ConfigError, match=r"environment variable TRACKER_TEST_SMTP_PASSWORD is not set"):
+            make_sender(smtp_config, ssl_context=client_context(ca))
+        code, out, err = run(config, "digest", "send")
+        assert code == 2 and out == ""
+        assert err.strip().splitlines() == [
+            "tracker: error: digest.smtp.password_env: the environment variable TRACKER_TEST_SMTP_PASSWORD "
+            "is not set (it holds the password for digest.smtp.username)"
+        ]
+        assert digests(tracker) == [] and server.messages == []
         monkeypatch.setenv("TRACKER_TEST_SMTP_PASSWORD", PASSWORD)
+        sender = make_sender(smtp_config, ssl_context=client_context(ca))
         result = send(tracker, sender=sender)
         assert result is not None and len(server.messages) == 1
         assert server.handler.logins == [USER]

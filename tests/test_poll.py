@@ -203,8 +203,11 @@ def test_version_and_db_commands(tmp_path: Path, make_config: Callable[..., Path
     proc = subprocess.run([sys.executable, "-m", "tracker", "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("tracker, version ")
     config = make_config({"a": str(ROOT / "samples" / "techwire.xml")})
-    code, out, _ = run(config, "db", "current")
-    assert code == 0 and out.startswith("current: empty; head: ")
+    database = tmp_path / "tracker.db"
+    code, out, err = run(config, "db", "current")
+    assert code == 2 and out == ""
+    assert err.strip() == f"tracker: error: no database at {database} (run tracker poll or tracker db upgrade first)"
+    assert not database.exists()
     code, out, _ = run(config, "db", "upgrade")
     assert code == 0 and out.startswith("database at revision ")
     code, out, _ = run(config, "db", "current")

@@ -8,9 +8,9 @@ import os
 import re
 import threading
 import time
-from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import replace
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import httpx
@@ -34,6 +34,11 @@ MAX_CONCURRENT_POLLS = 64
 # Parsing and extraction move to worker processes only for a poll of at least this many
 # feeds: starting the workers costs about a second, one or two documents never repay it.
 POOL_MIN_FEEDS = 8
+# A poll that reports results as they become final merges while feeds are still polling;
+# after a merge that took t seconds the next waits max(MERGE_MIN_GAP_S, MERGE_PACE * t),
+# so repeated merges take at most about a quarter of the time.
+MERGE_PACE = 3.0
+MERGE_MIN_GAP_S = 0.2
 
 
 class TopicPrefilter:
@@ -81,6 +86,28 @@ _NOT_BEFORE_WORD = r"(?![^\W_])"
 _ANY_ENDING = r"[^\W_]*"
 
 
+@dataclass
+class MergeOutcome:
+    """What merging stored entries did for each feed: events changed, or why it failed."""
+
+    changed: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def update(self, other: MergeOutcome) -> None:
+        for name, count in other.changed.items():
+            self.changed[name] = self.changed.get(name, 0) + count
+        self.failed.update(other.failed)
+
+    def settle(self, result: PollResult) -> PollResult:
+        """The result with its feed's share of the merge."""
+        if result.status != "ok":
+            return result
+        if result.feed in self.failed:
+            note = f"events not merged: {self.failed[result.feed]}"
+            return replace(result, warning="; ".join(filter(None, [result.warning, note])))
+        return replace(result, events_changed=self.changed.get(result.feed, 0))
+
+
 def extract_mentions(
     matcher: TopicMatcher, feed: FeedConfig, title: str, text: str, published: datetime
 ) -> list[EventMention]:
@@ -100,10 +127,12 @@ class Tracker:
         fetcher: Fetcher,
         processes: int | None = None,
         prefilter: bool = True,
+        sync: bool = True,
     ) -> None:
         """`processes`: worker processes for parsing and extraction in a poll of many feeds
         (None: one per core when there are two or more; 0: never). `prefilter`: skip the
-        tagger for articles that name no topic keyword (results are the same either way)."""
+        tagger for articles that name no topic keyword (results are the same either way).
+        `sync`: record the configured feeds in the store now (not for read-only use)."""
         self.config = config
         self.clock = clock
         self.store = store
@@ -115,7 +144,8 @@ class Tracker:
         self.processes = processes if processes is not None else (cores if cores >= 2 else 0)
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        self.store.sync_feeds(config.feeds, clock())
+        if sync:
+            self.store.sync_feeds(config.feeds, clock())
 
     def close(self) -> None:
         self.close_pool()
@@ -149,31 +179,90 @@ class Tracker:
         self.close()
 
     def feeds(self, names: Sequence[str] = ()) -> list[FeedConfig]:
-        """The configured feeds, or the named ones (unknown names are a ConfigError)."""
+        """The configured feeds, or the named ones, each once (unknown names are a ConfigError)."""
         if not names:
             return list(self.config.feeds)
-        return [self.config.feed(n) for n in names]
+        return [self.config.feed(n) for n in dict.fromkeys(names)]
 
-    def poll(self, names: Sequence[str] = (), *, workers: int = MAX_CONCURRENT_POLLS) -> list[PollResult]:
-        """Poll the feeds now, concurrently; results in configuration order."""
+    def poll(
+        self,
+        names: Sequence[str] = (),
+        *,
+        workers: int = MAX_CONCURRENT_POLLS,
+        on_result: Callable[[PollResult], None] | None = None,
+    ) -> list[PollResult]:
+        """Poll the feeds now, concurrently; results in configuration order.
+
+        `on_result` is called in this thread with each feed's final result (its events
+        merged) as soon as it is, in the order feeds finish.
+        """
         from tracker.poll import poll_feed
 
         feeds = self.feeds(names)
         if not feeds:
             return []
         if len(feeds) == 1:
-            return [poll_feed(self, feeds[0])]
+            result = poll_feed(self, feeds[0])
+            if on_result is not None:
+                on_result(result)
+            return [result]
         processes = self.process_pool() if len(feeds) >= POOL_MIN_FEEDS else None
         # Merging re-reads every stored mention near the new ones, so it is done once for
         # the whole poll instead of once per feed; entries are still stored per feed.
         batch = MergeBatch()
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(feeds))), thread_name_prefix="poll") as threads:
-            results = list(threads.map(lambda f: poll_feed(self, f, processes=processes, batch=batch), feeds))
+            futures = [threads.submit(poll_feed, self, f, processes=processes, batch=batch) for f in feeds]
+            if on_result is not None:
+                results = self._report_as_final(futures, batch, on_result)
+                log.debug("polled and merged %d feeds in %.2fs", len(feeds), time.monotonic() - started)
+                return results
+            results = [f.result() for f in futures]
         polled = time.monotonic()
         results = self.merge_batch(batch, results)
         log.debug("polled %d feeds in %.2fs, merged in %.2fs", len(feeds), polled - started, time.monotonic() - polled)
         return results
+
+    def _report_as_final(
+        self, futures: list[Future[PollResult]], batch: MergeBatch, on_result: Callable[[PollResult], None]
+    ) -> list[PollResult]:
+        """Merge while feeds are still polling, so each result can be reported when final.
+
+        A result with entries still to merge is held until the next merge, which takes
+        everything stored by then. Merges are paced (MERGE_PACE) so that repeating the
+        merge costs a bounded share of the poll; without a listener poll() merges once.
+        """
+        index = {f: i for i, f in enumerate(futures)}
+        final: list[PollResult | None] = [None] * len(futures)
+        outcome = MergeOutcome()
+        held: list[tuple[int, PollResult]] = []
+        running = set(futures)
+        next_merge = time.monotonic()
+
+        def report(i: int, result: PollResult) -> None:
+            final[i] = settled = outcome.settle(result)
+            on_result(settled)
+
+        while running or held:
+            if running:
+                timeout = max(0.0, next_merge - time.monotonic()) if held else None
+                done, running = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=index.__getitem__):
+                    result = future.result()
+                    if batch.holds(result.feed):
+                        held.append((index[future], result))
+                    else:
+                        # Nothing to merge, or merged already (taken while it was finishing).
+                        report(index[future], result)
+            if held and (not running or time.monotonic() >= next_merge):
+                merge_started = time.monotonic()
+                outcome.update(self.merge_pending(batch.take()))
+                took = time.monotonic() - merge_started
+                next_merge = time.monotonic() + max(MERGE_MIN_GAP_S, MERGE_PACE * took)
+                for i, result in held:
+                    report(i, result)
+                held = []
+        return [r for r in final if r is not None]
 
     def after_entries(
         self,
@@ -229,6 +318,13 @@ class Tracker:
         pending = batch.take()
         if not pending:
             return results
+        outcome = self.merge_pending(pending)
+        return [outcome.settle(r) for r in results]
+
+    def merge_pending(self, pending: Sequence[PendingMerge]) -> MergeOutcome:
+        """Merge the mentions of these stored entries in one transaction (see merge_batch)."""
+        if not pending:
+            return MergeOutcome()
         now = self.clock()
         try:
             with self.store.write() as s:
@@ -278,12 +374,8 @@ class Tracker:
                 log.error("could not merge the new articles into events: %s (tracker reprocess --pending retries)", exc)
             else:
                 log.exception("merging the new articles into events failed (tracker reprocess --pending retries)")
-            return [
-                replace(r, warning="; ".join(filter(None, [r.warning, f"events not merged: {exc}"])))
-                if r.status == "ok" and r.new + r.updated else r
-                for r in results
-            ]
-        return [replace(r, events_changed=per_feed.get(r.feed, 0)) if r.status == "ok" else r for r in results]
+            return MergeOutcome(failed={p.feed.name: str(exc) for p in pending})
+        return MergeOutcome(changed=per_feed)
 
     def after_poll(self, results: list[PollResult]) -> None:
         """The daemon calls this after polls that changed events: the digest step.
@@ -318,16 +410,23 @@ def make_tracker(
     database_url: str | None = None,
     processes: int | None = None,
     prefilter: bool = True,
+    read_only: bool = False,
 ) -> Tracker:
-    """Build a Tracker: the one place where dependencies are chosen."""
-    store = Store(database_url or config.database_url)
+    """Build a Tracker: the one place where dependencies are chosen.
+
+    `read_only`: for commands that only read: the database must exist already
+    (NoDatabaseError otherwise) and nothing is written to it.
+    """
+    store = Store(database_url or config.database_url, read_only=read_only)
     fetcher = Fetcher(
         http_client,
         timeout=config.default_timeout.total_seconds(),
         base_dir=config.base_dir,
         max_connections=MAX_CONCURRENT_POLLS,
     )
-    return Tracker(config, clock=clock, store=store, fetcher=fetcher, processes=processes, prefilter=prefilter)
+    return Tracker(
+        config, clock=clock, store=store, fetcher=fetcher, processes=processes, prefilter=prefilter, sync=not read_only
+    )
 
 
-from tracker.poll import Extracted, MergeBatch, PollResult  # noqa: E402  (poll imports app only for typing)
+from tracker.poll import Extracted, MergeBatch, PendingMerge, PollResult  # noqa: E402  (poll imports app only for typing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -12,8 +13,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from tracker.errors import ConfigError
+from tracker.dburl import driver_problem, normalize_database_url
+
+log = logging.getLogger(__name__)
+
+ENV_DATABASE_URL = "$TRACKER_DATABASE_URL"
 
 DEFAULT_INTERVAL = timedelta(minutes=30)
 DEFAULT_TIMEOUT = timedelta(seconds=20)
@@ -139,6 +147,30 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds}s"
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # keys merged in by "<<" may be overridden on purpose
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+                seen.setdefault(key, key_node.start_mark.line)
+            except TypeError:
+                continue  # an unhashable key: construct_mapping reports it
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {_show(key)} (first given at line {first + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: Path) -> Config:
     """Read and validate a feeds.yaml; every problem is a ConfigError naming file and key."""
     try:
@@ -150,7 +182,7 @@ def load_config(path: Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     try:
-        data = yaml.safe_load(raw_text)
+        data = yaml.load(raw_text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -205,8 +237,12 @@ class _Validator:
         if data is None:
             raise self.fail("", "the file is empty (it needs at least a 'feeds' list)")
         top = self.mapping(data, "", {"database", "defaults", "topics", "feeds", "digest"})
-        database = os.environ.get("TRACKER_DATABASE_URL") or top.get("database") or "sqlite:///tracker.db"
-        database = self.database_url(database, "database")
+        env_url = os.environ.get("TRACKER_DATABASE_URL")
+        if env_url:
+            # The environment overrides the file: name it as the culprit, not the key.
+            database = self.database_url(env_url, "", ENV_DATABASE_URL)
+        else:
+            database = self.database_url(top.get("database") or "sqlite:///tracker.db", "database")
 
         interval, timeout = DEFAULT_INTERVAL, DEFAULT_TIMEOUT
         if "defaults" in top and top["defaults"] is not None:
@@ -226,6 +262,8 @@ class _Validator:
             raise self.fail("feeds", "missing: list the feeds to follow")
         if not isinstance(top["feeds"], list):
             raise self.fail("feeds", f"expected a list, got {_kind(top['feeds'])}")
+        if not top["feeds"]:
+            log.warning("%s: feeds: the list is empty, so nothing will be polled", self.file)
         feeds: list[FeedConfig] = []
         seen: dict[str, int] = {}
         for i, body in enumerate(top["feeds"]):
@@ -251,10 +289,25 @@ class _Validator:
             default_timeout=timeout,
         )
 
-    def database_url(self, value: Any, where: str) -> str:
-        url = self.string(value, where)
-        if "://" not in url:
-            raise self.fail(where, f"{url!r} is not a database URL (e.g. sqlite:///tracker.db)")
+    def database_url(self, value: Any, where: str, source: str | None = None) -> str:
+        """A SQLAlchemy URL whose driver is installed; `source` names an environment variable it came from."""
+
+        def fail(message: str) -> ConfigError:
+            return ConfigError(f"{source}: {message}") if source else self.fail(where, message)
+
+        if not isinstance(value, str):
+            raise fail(f"expected a string, got {_kind(value)}")
+        url = value.strip()
+        try:
+            parsed = make_url(url) if "://" in url else None
+        except ArgumentError:
+            parsed = None
+        if parsed is None:
+            raise fail(f"{url!r} is not a database URL (e.g. sqlite:///tracker.db)")
+        problem = driver_problem(parsed)
+        if problem:
+            raise fail(problem)
+        url = normalize_database_url(url)
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
             rest = url[len(prefix):]

@@ -6,9 +6,28 @@ from __future__ import annotations
 class TrackerError(Exception):
     """Root of every error tracker raises on purpose."""
 
+    # The CLI's exit code: 1 when a command ran and something failed, 2 for bad usage or config.
+    exit_code = 1
+
 
 class ConfigError(TrackerError):
     """feeds.yaml is missing, unreadable or invalid; the message names file and key."""
+
+    exit_code = 2
+
+
+class UsageError(TrackerError):
+    """The command line asks for something that cannot be: an unknown id, an unusable path."""
+
+    exit_code = 2
+
+
+class NoDatabaseError(UsageError):
+    """A command that only reads was pointed at a database that does not exist."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"no database at {where} (run tracker poll or tracker db upgrade first)")
+        self.where = where
 
 
 class FetchError(TrackerError):

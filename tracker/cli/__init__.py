@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracker import __version__
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import TrackerError
 
 if TYPE_CHECKING:
     from tracker.config import Config
@@ -48,21 +49,55 @@ class _Failed(click.ClickException):
             import traceback
 
             traceback.print_exception(self.exc, file=sys.stderr)
-        click.echo(f"tracker: error: {self.message}", err=True)
+        click.echo(error_line(self.message), err=True)
+
+
+def error_line(message: str) -> str:
+    """The one style of every error tracker prints: one line, prefixed, no trailing period games."""
+    return "tracker: error: " + " ".join(message.split())
 
 
 class TrackerGroup(click.Group):
-    """A group that turns TrackerError into one clear line: exit 2 for config, else 1."""
+    """A group that turns every error into one line with its exit code (2 usage or config, else 1)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TrackerError as exc:
             verbose = isinstance(ctx.obj, CliState) and ctx.obj.verbosity > 0
-            raise _Failed(exc, 2 if isinstance(exc, ConfigError) else 1, verbose) from exc
+            raise _Failed(exc, exc.exit_code, verbose) from exc
+
+    def main(  # one signature for both of click's overloads
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        # click's own usage errors print a usage block and "Error: ..."; tracker's style
+        # is one line, whichever part of the command line was wrong.
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _Failed as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(error_line(exc.format_message()) + hint, err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(error_line(exc.format_message()), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo(error_line("aborted"), err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
-@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="tracker", cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -105,6 +140,56 @@ def state(ctx: click.Context) -> CliState:
     obj = ctx.find_root().obj
     assert isinstance(obj, CliState)
     return obj
+
+
+# -- -v and -q after the command name too ------------------------------------------------
+
+# Parameter names no command uses: popped before the command's callback sees its params.
+_MORE, _LESS = "_tracker_verbose", "_tracker_quiet"
+
+
+def _verbosity_options() -> list[click.Parameter]:
+    return [
+        click.Option(["-v", "--verbose", _MORE], count=True, help="More logging (adds to a -v before the command)."),
+        click.Option(["-q", "--quiet", _LESS], count=True, help="Less output (adds to a -q before the command)."),
+    ]
+
+
+def _apply_verbosity(ctx: click.Context) -> None:
+    """Add this command's -v/-q to the group's, before anything runs: the counts add up."""
+    change = ctx.params.pop(_MORE, 0) - ctx.params.pop(_LESS, 0)
+    obj = ctx.find_root().obj
+    if change and isinstance(obj, CliState):
+        obj.verbosity += change
+        configure_logging(obj.verbosity)
+
+
+class _Verbosity(click.Command):
+    """Adds -v/-q to a command or group, applied before it runs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(_verbosity_options())
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _apply_verbosity(ctx)
+        return super().invoke(ctx)
+
+
+class TrackerCommand(_Verbosity):
+    """A command that also takes -v/-q after its name: `tracker poll -q` is `tracker -q poll`."""
+
+
+class TrackerSubGroup(_Verbosity, click.Group):
+    """A command group under `tracker` (db, digest): -v/-q after its name, and its commands'."""
+
+    command_class = TrackerCommand
+    group_class = type  # its own subgroups are TrackerSubGroups too
+
+
+# Set here rather than in TrackerGroup's body: these classes need CliState and logging.
+TrackerGroup.command_class = TrackerCommand
+TrackerGroup.group_class = TrackerSubGroup
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,42 +5,61 @@ from __future__ import annotations
 import click
 
 from tracker.cli import cli, state
+from tracker.cli.complete import feed_names
 
 
-def open_tracker(ctx: click.Context):  # type: ignore[no-untyped-def]
-    """The Tracker for this invocation, closed when the command ends."""
+def open_tracker(ctx: click.Context, *, read_only: bool = False):  # type: ignore[no-untyped-def]
+    """The Tracker for this invocation, closed when the command ends.
+
+    Commands that only read pass read_only: they never create a database or a folder.
+    """
     from tracker.app import make_tracker
 
-    tracker = make_tracker(state(ctx).config)
+    tracker = make_tracker(state(ctx).config, read_only=read_only)
     ctx.call_on_close(tracker.close)
     return tracker
 
 
 @cli.command()
-@click.option("--feed", "names", multiple=True, metavar="NAME", help="Poll only this feed (repeatable).")
+@click.option("--feed", "names", multiple=True, metavar="NAME", help="Poll only this feed (repeatable).", shell_complete=feed_names)
 @click.pass_context
 def poll(ctx: click.Context, names: tuple[str, ...]) -> None:
     """Fetch every feed (or the named ones) now, extract events and store them.
 
-    Prints one line per feed. Exits 1 if any feed failed; the others are stored.
+    Prints one line per feed as it finishes (failures on stderr). On a terminal, stderr
+    also shows how many feeds are done. Exits 1 if any feed failed; the others are stored.
 
     \b
     Examples:
       tracker poll
       tracker poll --feed winbuzzer --feed verge
     """
+    from tracker.cli._progress import Progress
+    from tracker.poll import PollResult
+
     tracker = open_tracker(ctx)
-    results = tracker.poll(names)
     quiet = state(ctx).verbosity < 0
-    for result in results:
+    progress = Progress("polled", "feeds", len(tracker.feeds(names)), enabled=not quiet)
+    done = 0
+
+    def report(result: PollResult) -> None:
+        nonlocal done
+        done += 1
         if not quiet or result.failed:
-            click.echo(result.line(), err=result.failed)
+            progress.echo(result.line(), err=result.failed)
+        progress.update(done)
+
+    progress.update(0)
+    try:
+        results = tracker.poll(names, on_result=report)
+    finally:
+        progress.clear()
     if any(r.failed for r in results):
         ctx.exit(1)
 
 
 @cli.command()
-@click.option("--feed", "names", multiple=True, metavar="NAME", help="Only this feed's entries (repeatable).")
+@click.option("--feed", "names", multiple=True, metavar="NAME", help="Only this feed's entries (repeatable).", shell_complete=feed_names)
 @click.option("--pending", is_flag=True, help="Only entries whose extraction failed earlier.")
 @click.pass_context
 def reprocess(ctx: click.Context, names: tuple[str, ...], pending: bool) -> None:
@@ -55,33 +74,29 @@ def reprocess(ctx: click.Context, names: tuple[str, ...], pending: bool) -> None
       tracker reprocess --feed techwire
       tracker reprocess --pending
     """
+    from tracker.cli._progress import Progress
     from tracker.reprocess import reprocess as run
 
-    result = run(open_tracker(ctx), names, pending_only=pending)
+    tracker = open_tracker(ctx)
+    progress: Progress | None = None
+
+    def show(done: int, total: int) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = Progress("reprocessed", "entries", total, enabled=state(ctx).verbosity >= 0)
+        progress.update(done)
+
+    try:
+        result = run(tracker, names, pending_only=pending, on_progress=show)
+    finally:
+        if progress is not None:
+            progress.clear()
     click.echo(
         f"reprocessed {result.entries} entries: {result.events_changed} events changed"
         + (f", {result.failed} failed (see the log)" if result.failed else "")
     )
     if result.failed:
         ctx.exit(1)
-
-
-@cli.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.pass_context
-def feeds(ctx: click.Context, fmt: str) -> None:
-    """Each feed's health: entries stored, last poll, status, errors, next due.
-
-    \b
-    Examples:
-      tracker feeds
-      tracker feeds --format json | jq '.[] | select(.last_status == "error")'
-    """
-    from tracker.render import render_feeds
-    from tracker.store.queries import feed_health
-
-    tracker = open_tracker(ctx)
-    click.echo(render_feeds(feed_health(tracker.store, [f.name for f in tracker.config.feeds]), fmt))
 
 
 @cli.group()
@@ -100,10 +115,12 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
       tracker db upgrade
     """
     from tracker.store import Store, current_revision, upgrade
+    from tracker.store.db import check_revision
 
+    check_revision(revision)  # before anything is created
     store = Store(state(ctx).config.database_url, migrate=False)
     try:
-        upgrade(store.engine, revision)
+        upgrade(store.engine, revision, where=store.where)
         click.echo(f"database at revision {current_revision(store.engine)}")
     finally:
         store.close()
@@ -120,7 +137,7 @@ def db_current(ctx: click.Context) -> None:
     """
     from tracker.store import Store, current_revision, head_revision
 
-    store = Store(state(ctx).config.database_url, migrate=False)
+    store = Store(state(ctx).config.database_url, migrate=False, read_only=True)
     try:
         current, head = current_revision(store.engine), head_revision()
         note = "up to date" if current == head else "run `tracker db upgrade`"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
-from typing import TextIO
 
 import click
 
 from tracker.cli import cli, echo_json, state
+from tracker.cli._output import format_for, is_stdout, write_output
+from tracker.cli.complete import feed_names, topic_names
 from tracker.cli.core import open_tracker
+from tracker.errors import TrackerError
 
 FORMATS = ("table", "json", "csv", "ics", "atom", "html")
+ORDERS = ("oldest", "newest")
 
 
 class DateParam(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
@@ -33,15 +35,37 @@ class DateParam(click.ParamType):  # type: ignore[type-arg]  # generic only in n
             self.fail(f"{value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)", param, ctx)
 
 
+def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from tracker.render import safe_url
+
+    if value is not None and safe_url(value) is None:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL", ctx=ctx, param=param)
+    return value
+
+
 @cli.command()
-@click.option("--topic", "topics", multiple=True, metavar="T", help="Only events of this topic (repeatable).")
+@click.option("--topic", "topics", multiple=True, metavar="T", help="Only events of this topic (repeatable).", shell_complete=topic_names)
 @click.option("--since", type=DateParam(), help="Only events whose dates reach this day or later.")
 @click.option("--until", type=DateParam(end=True), help="Only events whose dates begin by this day.")
 @click.option("--search", metavar="TEXT", help="Full-text search over summaries and quotes (word* for prefixes).")
-@click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only events with a source in this feed.")
+@click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only events with a source in this feed.", shell_complete=feed_names)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many events.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write here (default stdout).")
+@click.option("--order", type=click.Choice(ORDERS), default="oldest", show_default=True, help="By event date: oldest or newest first.")
+@click.option("--url", "public_url", metavar="URL", callback=_public_url, help="Where the Atom feed will be published: its rel=self link (default: the -o file).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Output format [default: from the -o extension (.json .csv .ics .atom .html), else table].",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    default="-",
+    help="Write here (default stdout); an existing file is replaced only once the output is complete.",
+)
 @click.pass_context
 def timeline(
     ctx: click.Context,
@@ -51,8 +75,10 @@ def timeline(
     search: str | None,
     feeds: tuple[str, ...],
     limit: int | None,
-    fmt: str,
-    output: TextIO,
+    order: str,
+    public_url: str | None,
+    fmt: str | None,
+    output: str,
 ) -> None:
     """The timeline, ordered by event date.
 
@@ -63,13 +89,16 @@ def timeline(
       tracker timeline
       tracker timeline --topic sora --since 2024-02 --until 2024-03
       tracker timeline --search "studio*" --format json
-      tracker timeline --format ics -o story.ics
+      tracker timeline -o story.ics              # the format follows the extension
       tracker timeline --format html -o story.html
+      tracker timeline --order newest --limit 10      # the ten latest events
+      tracker timeline -o feed.atom --url https://news.example/feed.atom
     """
-    from tracker.render import render_timeline
+    from tracker.render import atom_feed_id, output_width, render_timeline, self_link
+    from tracker.store.queries import database_id
     from tracker.store.timeline import TimelineQuery, timeline as query
 
-    tracker = open_tracker(ctx)
+    fmt = fmt or format_for(output) or "table"
     config = state(ctx).config
     for t in topics:
         if t not in config.topics:
@@ -78,15 +107,21 @@ def timeline(
             )
     for name in feeds:
         config.feed(name)
+    tracker = open_tracker(ctx, read_only=True)
     events = query(
         tracker.store,
-        TimelineQuery(topics=topics, since=since, until=until, search=search, feeds=feeds, limit=limit),
+        TimelineQuery(topics=topics, since=since, until=until, search=search, feeds=feeds, limit=limit, order=order),
     )
     titles = {name: t.display for name, t in config.topics.items()}
-    width = shutil.get_terminal_size((120, 24)).columns if output.isatty() else 120
+    width = output_width(to_stdout=is_stdout(output))
     title = "tracker timeline" + (f": {', '.join(titles[t] for t in topics)}" if topics else "")
-    rendered = render_timeline(events, fmt, now=tracker.clock(), title=title, topic_titles=titles, width=max(width, 80))
-    output.write(rendered if rendered.endswith("\n") else rendered + "\n")
+    db_id = database_id(tracker.store) if fmt == "atom" else None
+    rendered = render_timeline(
+        events, fmt, now=tracker.clock(), title=title, topic_titles=titles, width=width, order=order,
+        feed_id=atom_feed_id(db_id, title) if db_id else None,
+        self_url=self_link(public_url, None if is_stdout(output) else output),
+    )
+    write_output(output, rendered if rendered.endswith("\n") else rendered + "\n")
 
 
 @cli.command()
@@ -106,10 +141,10 @@ def event(ctx: click.Context, event_id: str, fmt: str) -> None:
     from tracker.render import format_when
     from tracker.store.timeline import get_event
 
-    tracker = open_tracker(ctx)
+    tracker = open_tracker(ctx, read_only=True)
     found = get_event(tracker.store, event_id)
     if found is None:
-        raise click.ClickException(f"no event with id {event_id!r} (see `tracker timeline`)")
+        raise TrackerError(f"no event with id {event_id!r} (see tracker timeline)")
     if fmt == "json":
         echo_json(found.to_dict())
         return

@@ -12,7 +12,7 @@ from email.utils import parseaddr
 from typing import Protocol
 
 from tracker.config import SmtpConfig
-from tracker.errors import DigestError
+from tracker.errors import ConfigError, DigestError
 
 
 class SmtpError(DigestError):
@@ -192,5 +192,17 @@ class SmtpSender:
 
 
 def make_sender(config: SmtpConfig, *, ssl_context: ssl.SSLContext | None = None) -> SmtpSender:
-    """The SMTP transport for config; ssl_context replaces the system CA trust (tests)."""
+    """The SMTP transport for config; ssl_context replaces the system CA trust (tests).
+
+    A missing password is a configuration error (ConfigError, exit 2), found here before
+    any attempt is recorded, not a delivery failure to retry.
+    """
+    if config.username is not None and config.password() is None:
+        if config.password_env is None:
+            raise ConfigError("digest.smtp.username is set but digest.smtp.password_env is not: name the "
+                              "environment variable that holds the password")
+        raise ConfigError(
+            f"digest.smtp.password_env: the environment variable {config.password_env} is not set "
+            "(it holds the password for digest.smtp.username)"
+        )
     return SmtpSender(config, ssl_context=ssl_context)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tracker.clock import to_aware_utc, to_naive_utc
 from tracker.config import FeedConfig
 from tracker.errors import StoreError
-from tracker.store.db import create_sqlite_engine, ensure_schema
+from tracker.store.db import create_sqlite_engine, display_url, ensure_schema, schema_state
 from tracker.store.models import Entry, Feed
 
 if TYPE_CHECKING:
@@ -72,14 +72,24 @@ class EntryCounts:
 class Store:
     """One database: created and migrated on first use, sessions for reading and writing."""
 
-    def __init__(self, url: str, *, engine: Engine | None = None, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str, *, engine: Engine | None = None, migrate: bool = True, read_only: bool = False
+    ) -> None:
+        """`read_only`: open an existing database without creating or changing anything (a
+        schema behind the code is still upgraded when the file can be written); raises
+        NoDatabaseError when there is none. `migrate=False` skips the schema check."""
         self.url = url
+        self.read_only = read_only
+        self.where = display_url(url)
         try:
-            self.engine = engine or create_sqlite_engine(url)
+            self.engine = engine or create_sqlite_engine(url, read_only=read_only)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the database {url}: {exc}") from exc
-        if migrate:
-            ensure_schema(self.engine)
+            raise StoreError(f"cannot open the database {self.where}: {exc}") from exc
+        if read_only and migrate:
+            if schema_state(self.engine, where=self.where) == "behind":
+                self._upgrade_for_reading()
+        elif migrate:
+            ensure_schema(self.engine, where=self.where)
         self._writer = sessionmaker(
             bind=self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )
@@ -90,6 +100,19 @@ class Store:
         # session around one statement was most of a not-modified poll's CPU time.
         self._core_writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._core_reader = self.engine.execution_options(sqlite_begin="DEFERRED")
+
+    def _upgrade_for_reading(self) -> None:
+        # Readers used to migrate on first use; keep that where the file may be written.
+        writer = create_sqlite_engine(self.url)
+        try:
+            ensure_schema(writer, where=self.where)
+        except StoreError as exc:
+            raise StoreError(
+                f"the database {self.where} needs a schema upgrade that cannot be written here "
+                f"(run tracker db upgrade where it can): {exc}"
+            ) from exc
+        finally:
+            writer.dispose()
 
     def close(self) -> None:
         self.engine.dispose()

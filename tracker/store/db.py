@@ -3,38 +3,68 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, QueuePool, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from tracker.errors import StoreError
+from tracker.dburl import driver_problem, normalize_database_url
+from tracker.errors import ConfigError, NoDatabaseError, StoreError, UsageError
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_S = 30.0
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def create_sqlite_engine(url: str) -> Engine:
+def _migrations_dir() -> Path:
+    """The Alembic scripts: tracker/_migrations in an installed package (pyproject.toml maps
+    the top-level migrations/ folder there), else migrations/ beside tracker/ in a checkout
+    (editable installs, and developers running `alembic` with alembic.ini)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "_migrations"
+    if (installed / "env.py").is_file():
+        return installed
+    return package.parent / "migrations"
+
+
+MIGRATIONS_DIR = _migrations_dir()
+
+
+def create_sqlite_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine whose connections use WAL and whose write transactions BEGIN IMMEDIATE.
 
     Deferred transactions that later write can fail with "database is locked" without
     waiting for the busy timeout; taking the write lock up front makes writers queue.
+    `read_only` opens an existing database without creating anything (NoDatabaseError when
+    there is none), so that reading works on a read-only file or mount too.
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"{url!r} is not a database URL: {exc}") from exc
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
-    )
+        problem = driver_problem(parsed)
+        if problem:
+            raise ConfigError(f"database {parsed.render_as_string()}: {problem}")
+        return create_engine(normalize_database_url(url))
+    path = parsed.database if parsed.database and parsed.database != ":memory:" else None
+    if read_only and path is not None:
+        engine = create_engine(
+            "sqlite://", creator=_read_only_connector(Path(path)), poolclass=QueuePool
+        )
+    else:
+        if path is not None:
+            _prepare_new_database(Path(path))
+        engine = create_engine(
+            url,
+            connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -42,7 +72,9 @@ def create_sqlite_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        cur.execute("PRAGMA journal_mode = WAL")
+        if not read_only:
+            # Changing the journal mode writes; a reader takes the file as it is.
+            cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
@@ -55,8 +87,59 @@ def create_sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def display_url(url: str) -> str:
+    """How messages name a database: a SQLite file by its path, others without a password."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
+
+
+def _prepare_new_database(path: Path) -> None:
+    """Make the folder of a database that does not exist yet, and say so: a typo creates one."""
+    if path.exists():
+        return
+    log.warning("creating a new database at %s", path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the database folder {path.parent}: {exc.strerror or exc}") from exc
+
+
+def _read_only_connector(path: Path) -> Callable[[], sqlite3.Connection]:
+    """A connect function for an existing database opened read-only.
+
+    A WAL database needs its -shm file; when that cannot be created (a read-only folder or
+    mount, and no writer running), the file is opened as immutable instead: nothing can be
+    changing it then.
+    """
+    if not path.is_file():
+        raise NoDatabaseError(str(path))
+    uri = "file:" + quote(str(path.resolve())) + "?mode=ro"
+
+    def connect(suffix: str) -> sqlite3.Connection:
+        return sqlite3.connect(uri + suffix, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+
+    suffix = ""
+    try:
+        probe = connect("")
+        try:
+            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.OperationalError as exc:
+        log.debug("opening %s immutable: %s", path, exc)
+        suffix = "&immutable=1"
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a SQLite database: {exc}") from exc
+    return lambda: connect(suffix)
+
+
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Any:
-    """An Alembic Config pointing at the top-level migrations/ folder."""
+    """An Alembic Config pointing at the migrations (MIGRATIONS_DIR)."""
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
@@ -81,27 +164,79 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def known_revisions() -> list[str]:
+    """Every migration revision, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    return [r.revision for r in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
+
+
+def check_revision(revision: str) -> None:
+    """Raise UsageError unless revision names a migration (or head, base, +N, -N)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    if revision in ("head", "heads", "base") or revision[:1] in ("+", "-"):
+        return
+    try:
+        found = ScriptDirectory.from_config(alembic_config()).get_revisions(revision)
+    except CommandError:
+        found = ()
+    if not found:
+        known = ", ".join(known_revisions())
+        raise UsageError(f"no migration revision {revision!r} (known: {known}, head, base)")
+
+
+def upgrade(engine: Engine, revision: str = "head", *, where: str | None = None) -> None:
     """Run Alembic migrations up to revision, holding the write lock throughout."""
     from alembic import command
+    from alembic.util import CommandError
 
+    check_revision(revision)
+    where = where or str(engine.url)
     try:
         with engine.begin() as conn:
             command.upgrade(alembic_config(connection=conn), revision)
+    except CommandError as exc:
+        # The target was checked above, so the database's own revision is the unknown one.
+        raise StoreError(
+            f"cannot migrate the database {where}: {exc} (was it made by a newer version of tracker?)"
+        ) from exc
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate the database {engine.url}: {exc.__class__.__name__}: {exc}") from exc
+        raise StoreError(f"cannot migrate the database {where}: {exc.__class__.__name__}: {exc}") from exc
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create or upgrade the database on first use; a no-op when it is at head."""
+def _current(engine: Engine, where: str) -> str | None:
     try:
-        current = current_revision(engine)
+        return current_revision(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the database {engine.url}: {exc}") from exc
+        raise StoreError(f"cannot open the database {where}: {exc.__class__.__name__}: {exc}") from exc
+
+
+def ensure_schema(engine: Engine, *, where: str | None = None) -> None:
+    """Create or upgrade the database on first use; a no-op when it is at head."""
+    where = where or str(engine.url)
+    current = _current(engine, where)
     head = head_revision()
     if current != head:
-        log.info("migrating database %s from %s to %s", engine.url, current or "empty", head)
-        upgrade(engine)
+        # A new database was announced when it was created; an upgrade is news.
+        log.log(logging.INFO if current else logging.DEBUG, "migrating database %s from %s to %s", where, current or "empty", head)
+        upgrade(engine, where=where)
+
+
+def schema_state(engine: Engine, *, where: str) -> str:
+    """For a reader: "ok" at head, "behind" when a migration is due; raises when there is no schema."""
+    current = _current(engine, where)
+    if current is None:
+        raise NoDatabaseError(where)
+    if current == head_revision():
+        return "ok"
+    if current not in known_revisions():
+        raise StoreError(
+            f"the database {where} is at schema revision {current}, which this version of tracker "
+            "does not know (was it made by a newer version?)"
+        )
+    return "behind"
 
 
 @contextmanager

@@ -1,26 +1,44 @@
-"""Read queries behind the CLI: feed health (the timeline queries live beside it)."""
+"""Read queries behind the CLI: feed health and the database's id (the timeline queries live beside it)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
 from tracker.clock import to_aware_utc
+from tracker.config import FeedConfig
 from tracker.store._store import Store
-from tracker.store.models import Entry, Feed
+from tracker.store.models import DatabaseInfo, Entry, Feed
 from tracker.views import FeedHealth
 
 
-def feed_health(store: Store, names: Sequence[str]) -> list[FeedHealth]:
-    """Health of the named feeds, in the given order (configured feeds come first)."""
+def feed_health(store: Store, feeds: Sequence[FeedConfig]) -> list[FeedHealth]:
+    """Health of these feeds, in the given order; one never polled yet has no status."""
+    names = [f.name for f in feeds]
     with store.read() as s:
         counts = dict(s.execute(select(Entry.feed_id, func.count()).group_by(Entry.feed_id)).all())
         rows = {f.name: f for f in s.scalars(select(Feed).where(Feed.name.in_(names)))}
     out = []
-    for name in names:
-        row = rows.get(name)
-        if row is None:
+    for feed in feeds:
+        row = rows.get(feed.name)
+        if row is None or row.config_url != feed.url:
+            # Added to feeds.yaml (or moved to a new URL) since the last poll: nothing known yet.
+            out.append(
+                FeedHealth(
+                    name=feed.name,
+                    url=feed.url,
+                    entries=0,
+                    last_poll=None,
+                    last_status=None,
+                    last_error=None,
+                    consecutive_errors=0,
+                    next_due=None,
+                    warning=None,
+                    backoff_reason=None,
+                )
+            )
             continue
         out.append(
             FeedHealth(
@@ -37,3 +55,10 @@ def feed_health(store: Store, names: Sequence[str]) -> list[FeedHealth]:
             )
         )
     return out
+
+
+def database_id(store: Store) -> uuid.UUID | None:
+    """The database's stable id (drawn by migration 0005); None only if its row was deleted."""
+    with store.read() as s:
+        value = s.scalar(select(DatabaseInfo.id).order_by(DatabaseInfo.id).limit(1))
+    return uuid.UUID(value) if value is not None else None

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, or_, select, text, union_all
+from sqlalchemy import Select, and_, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from tracker.clock import to_aware_utc
+from tracker.errors import UsageError
 from tracker.store._store import Store
 from tracker.store.models import SPAN_CLASSES, Entry, Event, EventTopic, Feed, Mention
 from tracker.views import EventView, MentionView
@@ -31,6 +32,8 @@ class TimelineQuery:
     search: str | None = None
     feeds: tuple[str, ...] = ()
     limit: int | None = None
+    # "oldest" or "newest" first; with a limit, newest keeps the latest events.
+    order: str = "oldest"
 
 
 def fts_query(search: str) -> str | None:
@@ -65,9 +68,13 @@ def _range_pks(q: TimelineQuery, topic: str | None) -> list[Select[int]]:
 
 
 def timeline(store: Store, q: TimelineQuery) -> list[EventView]:
-    """The events matching q, ordered by date, each with its mentions."""
+    """The events matching q, ordered by date (q.order), each with its mentions."""
     with store.read() as s:
-        stmt = select(Event).order_by(Event.start, Event.end, Event.id)
+        if q.order == "newest":
+            # The exact reverse of the oldest-first order, ties included.
+            stmt = select(Event).order_by(Event.start.desc(), Event.end.desc(), Event.id.desc())
+        else:
+            stmt = select(Event).order_by(Event.start, Event.end, Event.id)
         if q.topics or q.since or q.until:
             # One flat UNION ALL: SQLite rejects compound selects nested in parentheses.
             parts = [p for t in (q.topics or (None,)) for p in _range_pks(q, t)]
@@ -103,15 +110,20 @@ def timeline(store: Store, q: TimelineQuery) -> list[EventView]:
 
 
 def get_event(store: Store, event_id: str) -> EventView | None:
-    """One event by id (or an unambiguous id prefix), with all its mentions."""
+    """One event by id (or an unambiguous id prefix), with all its mentions; None when none.
+
+    Raises UsageError when the prefix starts several events' ids.
+    """
     with store.read() as s:
-        rows = list(s.scalars(select(Event).where(or_(Event.id == event_id, Event.id.startswith(event_id))).limit(2)))
-        exact = [r for r in rows if r.id == event_id]
+        exact = list(s.scalars(select(Event).where(Event.id == event_id)))
         if exact:
-            rows = exact
-        if len(rows) != 1:
-            return None
-        return _views(s, rows)[0]
+            return _views(s, exact)[0]
+        matching = Event.id.startswith(event_id, autoescape=True)
+        rows = list(s.scalars(select(Event).where(matching).limit(2)))
+        if len(rows) > 1:
+            count = s.scalar(select(func.count()).select_from(Event).where(matching))
+            raise UsageError(f"ambiguous: {count} events start with {event_id} (give more of the id)")
+        return _views(s, rows)[0] if rows else None
 
 
 def _views(s: Session, events: Sequence[Event]) -> list[EventView]:
