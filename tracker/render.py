@@ -315,8 +315,8 @@ def self_link(url: str | None, path: str | os.PathLike[str] | None) -> str | Non
 
 
 def _render_table(events: list[EventView], width: int) -> str:
-    """ID and SOURCES are never cut; the summary takes what is left (at least SUMMARY_MIN,
-    for which TOPICS, then WHEN, give up columns) and is cut with "…"."""
+    """ID and SOURCES are never cut; the summary takes what is left (at least two fifths of
+    the room, for which TOPICS, then WHEN, give up columns) and is cut with "…"."""
     if not events:
         return "No events."
     rows = [
@@ -328,7 +328,10 @@ def _render_table(events: list[EventView], width: int) -> str:
     topics_w = min(20, max(6, *(_cell_width(r[3]) for r in rows)))
     sources_w = len("SOURCES")
     room = width - id_w - sources_w - 2 * 4
-    short = SUMMARY_MIN - (room - when_w - topics_w)
+    # The summary is what a reader reads: it gets two fifths of the room before the
+    # topics (down to 6 columns), then the dates (down to 14), keep their full width.
+    longest = max(_cell_width(r[2]) for r in rows)
+    short = min(longest, max(SUMMARY_MIN, room * 2 // 5)) - (room - when_w - topics_w)
     for column in ("topics", "when"):
         if short <= 0:
             break
@@ -336,7 +339,7 @@ def _render_table(events: list[EventView], width: int) -> str:
             give = max(0, min(short, topics_w - 6))
             topics_w -= give
         else:
-            give = max(0, min(short, when_w - 12))
+            give = max(0, min(short, when_w - 14))
             when_w -= give
         short -= give
     summary_w = max(SUMMARY_MIN, room - when_w - topics_w)
