@@ -293,3 +293,44 @@ def test_a_span_across_new_year_and_hours_of_one_day() -> None:
     hours = find_mentions(title="", text="The strike ran from 9 a.m. to 5 p.m. on March 3, 2024.", published=published,
                           matcher=MATCHER)  # fmt: skip
     assert "range" not in [m.granularity for m in hours]
+
+
+# --- the date of a statement is not the date of what it reports ----------------------------
+
+ALL = TopicMatcher({})
+
+
+def dated_events(text: str) -> list[tuple[str, str]]:
+    published = datetime(2024, 4, 17, 9, 0, tzinfo=timezone.utc)  # a Wednesday
+    return [(m.expression, m.value) for m in find_mentions(title="", text=text, published=published, matcher=ALL)]
+
+
+def test_statement_dates_wherever_the_reporting_verb_stands() -> None:
+    for text in (
+        "The union said on Monday that the strike had ended.",
+        "On Monday, the union said it would end the strike.",
+        "According to a report Saturday, the studio cut its budget.",
+        "The producer told reporters on Tuesday that filming had stopped.",
+        "In an interview published Tuesday, the director said the film was finished.",
+        "The studio announced in a statement Monday that it would pause production.",
+        "The studio announced Monday it would pause production.",
+        "Monday's report from the union showed that most members had voted.",
+    ):
+        assert dated_events(text) == [], text
+
+
+def test_a_statement_that_is_itself_the_happening_keeps_its_date() -> None:
+    assert dated_events("The studio announced on Monday a new head of animation.") == [("Monday", "2024-04-15")]
+    assert dated_events("The studio apologized in a statement on Monday.") == [("Monday", "2024-04-15")]
+    assert dated_events("Monday's statement from the union gave no reason.") == [("Monday", "2024-04-15")]
+    # reporting results is itself the news
+    assert dated_events("The studio reported a record loss on Monday.") == [("Monday", "2024-04-15")]
+    # the happening keeps its own date when the report has another
+    found = dated_events("Filming stopped on Friday, the producer told reporters on Tuesday.")
+    assert found == [("Friday", "2024-04-12")]
+
+
+def test_negated_and_conditional_dates_are_no_happenings() -> None:
+    assert dated_events("The vote is on Tuesday, not on Monday.") == [("Tuesday", "2024-04-16")]
+    assert dated_events("If the studios agree on Friday, filming resumes.") == []
+    assert dated_events("The strike will not end until June.") == [("June", "2024-06")]

@@ -146,7 +146,9 @@ CASES: list[Case] = [
     C("He arrived on June 1, 2020. The next day he left.", "The next day", "2020-06-02"),
     C("He arrived on June 1, 2020. The following week he left.", "The following week", "2020-W24"),
     C("In 2019 the firm was sold. A year later it closed.", "A year later", "2020"),
-    C("Nothing happened. Two days later it closed.", "Two days later", "2024-03-25"),
+    # no date to count from: a past-tense "later" cannot lie after publication
+    C("Nothing happened. Two days later it closed.", "Two days later", "XXXX-XX-XX", interval=None),
+    C("Nothing has happened yet. Two days later it will close.", "Two days later", "2024-03-25"),
     C("Revenue in the third quarter rose. A year ago, it fell.", "A year ago", "2022-Q3"),
     C("Prices rose the previous day.", "the previous day", "2024-03-22"),
     # --- the past/next N units, durations
@@ -276,6 +278,35 @@ CASES: list[Case] = [
     C("The plant stayed closed until November.", "November", "2023-11", pub=date(2024, 3, 26)),
     C("The offer is valid until November.", "November", "2024-11", pub=date(2024, 3, 26)),
     C("They will finish the work by November.", "November", "2024-11", pub=date(2024, 3, 26)),
+    # --- the tense of the clause's verb group, across adverbs, participles and auxiliaries
+    C("The unveiling in mid-February, which studios will discuss next week, immediately caught the industry's attention.",
+      "mid-February", "2024-02", mod="MID", pub=date(2024, 4, 2)),
+    C("The vote was quietly scheduled for Friday.", "Friday", "2024-01-05", pub=date(2024, 1, 10)),
+    C("The plant, which the company first showed in October, will open next year.", "October", "2023-10",
+      pub=date(2024, 1, 10)),
+    C("The company has already shipped the update in November, and it will ship another soon.", "November",
+      "2023-11", pub=date(2024, 1, 10)),
+    C("The meeting had been set for March.", "March", "2024-03", pub=date(2024, 4, 15)),
+    C("The firm would have released it in June.", "June", "2023-06", pub=date(2024, 4, 15)),
+    C("The firm plans to quietly release the new version of its phone in January.", "January", "2025-01",
+      pub=date(2024, 4, 15)),
+    C("The firm is set to release it in January.", "January", "2025-01", pub=date(2024, 4, 15)),
+    C("Although sales fell, in January the company will open a plant.", "January", "2025-01", pub=date(2024, 4, 15)),
+    C("In September, it announced plans to buy the chain.", "September", "2024-09", pub=date(2024, 11, 2)),
+    C("They expect the sale to be completed by Dec. 15.", "Dec. 15", "2024-12-15", pub=date(2024, 11, 2)),
+    C("The dividend would be paid on a still unspecified date in January.", "January", "2025-01", pub=date(2024, 11, 2)),
+    # a moved deadline may lie ahead even when the moving is past
+    C("The offer was extended to Nov. 20.", "Nov. 20", "2024-11-20", pub=date(2024, 11, 2)),
+    # no tense cue: the nearest; the verb of a reported clause is the clause's, not "said"
+    C("He said the festival takes place in June.", "June", "2024-06", pub=date(2024, 4, 15)),
+    C("The festival takes place in June.", "June", "2024-06", pub=date(2024, 4, 15)),
+    # the past never resolves into the future
+    C("The festival took place in June.", "June", "2023-06", pub=date(2024, 4, 15)),
+    C("The strike was called off in December.", "December", "2023-12", pub=date(2024, 11, 20)),
+    C("According to a report Saturday, the firm cut jobs.", "Saturday", "2024-04-13", pub=date(2024, 4, 15)),
+    # "aim", "plan", "hope" are nouns after a verb: "took aim" is past, not a plan
+    C("The army took aim at the town on Monday.", "Monday", "2024-04-08", pub=date(2024, 4, 13)),
+    C("The firm expects results in January.", "January", "2025-01", pub=date(2024, 4, 15)),
     # --- a publication datetime works like its date
     C("We met yesterday.", "yesterday", "2024-03-22", pub=datetime(2024, 3, 23, 9, 30)),
 ]

@@ -6,13 +6,16 @@ from collections.abc import Callable, Collection, Sequence
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tracker.events.sentences import Sentence, split_sentences
 from tracker.events.text import fingerprint, is_anaphoric, make_quote, make_summary, proper_names, term_tokens
 from tracker.events.topics import TopicMatcher
 
-__all__ = ["EventMention", "Extractor", "TemporalLike", "find_mentions", "is_calendar_mention"]
+if TYPE_CHECKING:
+    from tracker.temporal import Clause
+
+__all__ = ["EventMention", "Extractor", "TemporalLike", "dropped_because", "find_mentions", "is_calendar_mention"]
 
 
 class TemporalLike(Protocol):
@@ -52,6 +55,40 @@ _STATEMENT_BEFORE = re.compile(
 )
 # "OpenAI on Monday said ...": the same, with the date before the verb.
 _STATEMENT_AFTER = re.compile(r"^[\s,]*(?:said|says|told|tells|reported|wrote|writes|added|adds|noted|confirmed)\b")
+# The same, read from the verb that governs the date wherever it stands ("On Monday, the
+# company said it would ...", "according to a report Saturday", "told CNN on Tuesday").
+_REPORTING_VERBS = frozenset(
+    """said says say told tells reported reports wrote writes added adds noted notes stated states
+    commented comments confirmed confirms explained explains insisted insists argued argues claimed
+    claims warned warns according acknowledged admitted""".split()
+)
+# Announcing is news when a thing is announced ("announced a new chief executive on Friday"),
+# a statement when a clause is ("announced on Friday that it would close the plant").
+_ANNOUNCING_VERBS = frozenset("announced announces disclosed discloses revealed reveals".split())
+# The date of a report, an interview or a statement: "in a statement Friday", "an interview
+# published Thursday", "Friday's statement". Only the report's date, unless the statement is
+# itself what happened ("apologized in a statement on Friday").
+_REPORT_NOUN = (
+    r"(?:reports?|statements?|interviews?|letters?|filings?|memos?|remarks|speech|testimony|briefing|"
+    r"(?:news|press)\s+conference|conference\s+call|press\s+release|blog(?:\s+post)?|tweets?|podcast|"
+    r"op-ed|column|e-?mails?|study|survey|poll)"
+)
+_REPORT_NOUN_BEFORE = re.compile(
+    rf"\b{_REPORT_NOUN}\s+(?:on\s+|late\s+|early\s+|earlier\s+)?$", re.IGNORECASE
+)
+# "an interview published Thursday", "a report released Friday": the date of publishing it
+_REPORT_PUBLISHED_BEFORE = re.compile(
+    rf"\b{_REPORT_NOUN}(?:,)?\s+(?:published|released|issued|posted|aired|broadcast|dated|televised|sent|filed)"
+    r"\s+(?:on\s+|late\s+|early\s+|earlier\s+)?$",
+    re.IGNORECASE,
+)
+_REPORT_NOUN_AFTER = re.compile(
+    r"^['’]s?\s+(?:\w+\s+)?(?:report|statement|interview|letter|filing|remarks|speech|testimony|briefing"
+    r"|(?:news|press) conference|study|survey|poll)\b",
+    re.IGNORECASE,
+)
+# What a report does with its findings: "Friday's report showed that ..." dates the report.
+_FINDING_VERBS = frozenset("showed shows found finds suggested suggests indicated indicates".split())
 # Bare words that taggers sometimes read as months ("studios may ...", "they march ...").
 _AMBIGUOUS_WORDS = frozenset({"may", "march", "sun", "wed", "sat"})
 
@@ -143,7 +180,8 @@ def find_mentions(
     then the next sentence's in the same paragraph. With no topics configured every dated
     sentence counts with empty topics; `feed_topics` restricts the topics an article can have.
     Dates in the title, bylines, datelines and boilerplate are ignored, and so are dates
-    of statements ("..., Bloomberg reported on Friday"), which date the report, not the news.
+    of statements ("..., Bloomberg reported on Friday"), which date the report, not the news,
+    and denied or hypothetical dates ("it's not April Fool's Day", "if it were Christmas").
     """
     extract = extractor if extractor is not None else _default_extractor()
     sentences = split_sentences(text)
@@ -158,16 +196,13 @@ def find_mentions(
 
     by_sentence: dict[int, list[TemporalLike]] = {}
     starts = [s.start for s in sentences]
-    for tm in temporals:
-        index = _sentence_at(starts, sentences, tm.start)
-        if index is None or sentences[index].boilerplate:
-            continue
-        sentence = sentences[index]
-        if _STATEMENT_BEFORE.search(text[max(sentence.start, tm.start - 120) : tm.start]):
-            continue
-        if _STATEMENT_AFTER.match(text[tm.end : min(sentence.end, tm.end + 40)]):
-            continue
-        by_sentence.setdefault(index, []).append(tm)
+    placed = [(tm, _sentence_at(starts, sentences, tm.start)) for tm in temporals]
+    placed = [(tm, index) for tm, index in placed if index is not None and not sentences[index].boilerplate]
+    facts = _clauses(text, [(tm.start, tm.end) for tm, _ in placed])
+    for (tm, index), clause in zip(placed, facts):
+        assert index is not None
+        if dropped_because(text, sentences[index], tm, clause) is None:
+            by_sentence.setdefault(index, []).append(tm)
     for index, tms in by_sentence.items():
         by_sentence[index] = _join_ranges(text, sentences[index].start, tms)
 
@@ -188,6 +223,44 @@ def find_mentions(
                 seen.add(mention.fingerprint)
                 mentions.append(mention)
     return mentions
+
+
+def _clauses(text: str, spans: list[tuple[int, int]]) -> list[Clause]:
+    # Imported late, like the default extractor: the tagger is a sibling package.
+    from tracker.temporal import clauses
+
+    return clauses(text, spans)
+
+
+def dropped_because(text: str, sentence: Sentence, tm: TemporalLike, clause: Clause) -> str | None:
+    """Why a date in a sentence dates no happening, or None when it does.
+
+    "statement": the date of a statement or report about something else ("said on Monday",
+    "according to a report Saturday", "announced Friday that ..."); "negated": the date itself
+    is denied ("it's not April Fool's Day"; "did not sail on Tuesday" is a cancellation, which
+    is news); "conditional": "if it were Christmas".
+    """
+    before = text[max(sentence.start, tm.start - 120) : tm.start]
+    after = text[tm.end : min(sentence.end, tm.end + 40)]
+    verb = clause.verb
+    if _STATEMENT_BEFORE.search(before) or _STATEMENT_AFTER.match(after):
+        return "statement"
+    if verb in _REPORTING_VERBS and clause.reported:
+        return "statement"
+    if verb in _ANNOUNCING_VERBS and clause.clause_follows:
+        return "statement"
+    if _REPORT_PUBLISHED_BEFORE.search(before[-70:]):
+        return "statement"
+    if _REPORT_NOUN_BEFORE.search(before[-60:]) or _REPORT_NOUN_AFTER.match(after):
+        # "said in a statement Friday", "Friday's report showed that ...": the report's date;
+        # "apologized in a statement Friday", "issued a statement Friday": the statement happened
+        if verb is None or verb in _ANNOUNCING_VERBS or verb in _FINDING_VERBS or clause.clause_follows:
+            return "statement"
+    if clause.negated:
+        return "negated"
+    if clause.conditional:
+        return "conditional"
+    return None
 
 
 def _sentence_at(starts: list[int], sentences: list[Sentence], offset: int) -> int | None:

@@ -96,6 +96,19 @@ _BOILERPLATE = [
         r"^[\W\d]*(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?),?\s+\d{4}"
         r"(?:\s*(?:at|,|·|\|)?\s*\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?)?[\W]*$",
         r"^\W*(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})(?:[ t]\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*[a-z]{2,4}|z)?)?\W*$",
+        # An embedded tweet: its attribution line ("— Jane Doe (@jdoe) March 3, 2024"), its
+        # picture and short links. The date is when it was posted, not news.
+        r"\(@\w{1,15}\)\s*(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
+        r"|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4})\W*$",
+        r"\bpic\.twitter\.com/\w|\bhttps?://t\.co/\w",
+        # A bare link, or a line of sources ("(0:46) Source: “Title,” Outlet, August 2017. http://...")
+        r"^\W*(?:https?://|www\.)\S+\W*$",
+        r"^(?:(?:https?://|www\.)\S+\s+)?(?:\(\d{1,2}:\d\d\)\s*)?(?:sources?|via|references?|citations?|bibliography"
+        r"|further reading|works cited)\s*:",
+        # Reader comments: "At 1:07 pm on 10 Jun 2010, jdoe wrote:", "March 8, 2011 at 6:12 pm | Reply"
+        r"^at\s+\d{1,2}[:.]\d\d\s*(?:[ap]\.?m\.?)?\s+on\s+[^,]{5,30},\s+[^,]{1,40}\s+wrote\s*:",
+        r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},\s+\d{4}\s+at\s+\d{1,2}:\d\d\s*"
+        r"(?:[ap]\.?m\.?)?\s*\|",
     )
 ]
 _MONTHS_DAYS = (
@@ -115,6 +128,12 @@ _BOILERPLATE_NAMED = [
         # "Jane Doe, Staff Writer" / "Jane Doe | Senior Reporter"
         r"^[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3}\s*[,|]\s*(?:[A-Za-z-]+\s+){0,3}"
         r"(?:[Ww]riter|[Rr]eporter|[Ee]ditor|[Cc]orrespondent|[Cc]ontributor|[Cc]olumnist)s?\s*$",
+        # A reference list entry: "Smith J. (2019). Title.", "Doe, A., & Roe, B. (2021a)."
+        r"^[A-Z][\w'’-]+,?\s+(?:[A-Z]\.?\s*){1,3}(?:,?\s*(?:&|and)\s+[A-Z][\w'’-]+,?\s+(?:[A-Z]\.?\s*){1,3})*"
+        r"(?:,?\s+et\s+al\.?)?\s*\((?:19|20)\d\d[a-z]?\)",
+        # A cited title with its outlet and date: "“Title,” The Daily Ledger, March 2019."
+        r"^[“\"][^”\"]{3,200}[”\"],?\s+(?:[A-Z][\w.&'’-]*\s*){1,6},\s+(?:[A-Z][a-z]{2,8}\.?\s+)?(?:\d{1,2},?\s+)?"
+        r"(?:19|20)\d\d\.?\s*(?:(?:https?://|www\.)\S+)?\s*$",
     )
 ]
 # Once one of these starts a paragraph, the rest of the paragraph is links or bio, not news.
@@ -157,7 +176,8 @@ def _starts_trailer(chunk: str, *, first: bool) -> bool:
     chunk = chunk.strip().lstrip("•*-–—|#> ")
     if _PARAGRAPH_TRAILERS.match(chunk):
         return True
-    # A bio opening a paragraph ("Jane Doe is a senior reporter ...") takes the paragraph with it.
+    # A bio ("Jane Doe is a senior reporter ...") or a reference list ("Smith J. (2019). ...")
+    # opening a paragraph takes the paragraph with it.
     return first and any(p.match(chunk) for p in _BOILERPLATE_NAMED[1:])
 
 

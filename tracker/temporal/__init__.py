@@ -1,6 +1,7 @@
 """Temporal tagger: find TIMEX3 expressions in news text and resolve them to calendar periods."""
 
-from ._extract import extract
+from ._extract import clauses, extract
+from ._tense import Clause
 from ._types import TemporalMention
 
-__all__ = ["TemporalMention", "extract"]
+__all__ = ["Clause", "TemporalMention", "clauses", "extract"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -11,9 +12,10 @@ from ._calendar import Period
 from ._resolve import Context, resolve
 from ._rules import Candidate, find_candidates
 from ._sem import Sem
+from ._tense import Clause, TenseReader
 from ._types import TemporalMention
 
-__all__ = ["extract"]
+__all__ = ["clauses", "extract"]
 
 
 # --- choosing among overlapping candidates ----------------------------------------------
@@ -154,7 +156,7 @@ def _merge_clock(text: str, cands: list[Candidate]) -> list[Candidate]:
     return out
 
 
-# --- sentences and tense ------------------------------------------------------------------
+# --- sentences ------------------------------------------------------------------------
 
 # The lookbehind lets only the first mark of a run start a match, so "....." stays linear.
 _BOUNDARY = re.compile(r"(?<![.!?])[.!?]++[\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])|\n\s*\n")
@@ -162,44 +164,6 @@ _ABBREV = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Gen|Gov|Sen|Rep|St|Jr|Sr|Inc|Corp|Co|Ltd|No|vs|Jan|Feb|Mar|Apr|Jun|Jul|Aug"
     r"|Sep|Sept|Oct|Nov|Dec|Mon|Tue|Tues|Wed|Thu|Thurs|Fri|Sat|Sun|U\.S|U\.K|a\.m|p\.m|[A-Z])\.)$"
 )
-_FUTURE = re.compile(
-    r"\b(?:will|won['\u2019]t|shall|going\s+to|set\s+to|plans?\s+to|planning\s+to|scheduled"
-    r"|slated|expected\s+to|expects?\s+to|to\s+be\s+held|upcoming|intends?\s+to|aims?\s+to"
-    r"|hopes?\s+to|next|would|is\s+to|are\s+to|due\s+to\s+(?:be|start|begin|open|close|meet"
-    r"|vote|arrive|launch|release|end)|until|by|payable|expires?)\b|['\u2019]ll\b",
-    re.IGNORECASE,
-)
-_PAST = re.compile(
-    r"\b(?:said|was|were|had|did|ago|last|earlier|previously|told|went|came|took|made|met|held"
-    r"|began|gave|saw|left|rose|fell|won|lost|sold|bought|paid|sent|spent|got|found|thought"
-    r"|knew|became|brought|ran|wrote|spoke|chose|drew|grew|fled|struck|led|stood|felt|kept"
-    r"|heard|meant|broke|shook|threw|forgot|sought|taught|caught|fought|hit|quit|announced)\b"
-    r"|\b(?!(?:scheduled|expected|planned|proposed|slated|need|indeed|speed|feed|seed|breed"
-    r"|bleed|proceed|succeed|exceed|bed|red|shed|hundred|united|based|related|limited"
-    r"|concerned|interested|advanced|detailed|supposed|listed|required|needed|embed)\b)"
-    r"[a-z]{2,}ed\b",
-    re.IGNORECASE,
-)
-# Reporting verbs date the report, not what is reported: they count only right next to
-# the expression ("said Friday", "Friday said", "said on Friday").
-_REPORTING = frozenset(("said", "told", "announced"))
-_REPORTING_REACH = 4
-# Past forms that are never participles after "will be", "is", "to be".
-_FINITE_PAST = frozenset(("said", "was", "were", "had", "did", "ago", "last", "earlier", "previously"))
-_PAST_AUX_BEFORE = re.compile(
-    r"\b(?:had\s+been|was|were|had)\s+(?:(?:due|set|scheduled|slated|expected|planned)\s+to\s+)?$",
-    re.IGNORECASE,
-)
-_PASSIVE_BEFORE = re.compile(r"\b(?:is|are|be|being|will\s+be|to\s+be|been)\s+$", re.IGNORECASE)
-# "until" and "by" carry no tense of their own: after a past verb ("lasted until November",
-# "had finished by May") they point back like the verb does.
-_PREPOSITIONS = frozenset(("until", "by"))
-_PREP_REACH = 28
-
-
-# Cues further away than this, or in another sentence, say nothing about an expression.
-_TENSE_WINDOW = 160
-_CLOSE_CUE = 24
 
 
 def _sentence_bounds(text: str) -> list[int]:
@@ -212,72 +176,17 @@ def _sentence_bounds(text: str) -> list[int]:
     return starts
 
 
-Cues = tuple[list[int], list[int], list[str]]
+# --- tense and anchors across expressions -----------------------------------------------
 
-
-def _find_cues(text: str) -> Cues:
-    """Every tense cue of the text (starts, ends, labels), in order, found in one pass."""
-    found: list[tuple[int, int, str]] = []
-    for rx, label in ((_PAST, "past"), (_FUTURE, "future")):
-        for m in rx.finditer(text):
-            if label == "past" and m.group().lower() not in _FINITE_PAST and _PASSIVE_BEFORE.search(
-                text, max(0, m.start() - 12), m.start()
-            ):
-                continue  # "will be held", "is expected": not the past
-            if label == "future" and _PAST_AUX_BEFORE.search(text, max(0, m.start() - 36), m.start()):
-                label_here = "past"  # "had been scheduled to", "was due to": plans of the past
-            elif label == "future" and m.group().lower() in _PREPOSITIONS and _past_verb_before(text, m.start()):
-                label_here = "past"
-            else:
-                label_here = label
-            reporting = m.group().lower() in _REPORTING
-            found.append((m.start(), m.end(), "report" if reporting else label_here))
-    found.sort()
-    return [c[0] for c in found], [c[1] for c in found], [c[2] for c in found]
-
-
-def _past_verb_before(text: str, at: int) -> bool:
-    """Whether a past verb ends at most two words before `at` ("lasted until", "ran on until")."""
-    window = text[max(0, at - _PREP_REACH) : at]
-    last = None
-    for last in _PAST.finditer(window):
-        pass
-    if last is None or last.group().lower() in _REPORTING:
-        return False
-    return len(window[last.end() :].split()) <= 2
-
-
-def _tense(cues: Cues, s0: int, s1: int, start: int, end: int) -> tuple[str | None, bool]:
-    """The tense the cue nearest to [start, end) in its sentence implies, and whether that
-    cue is close (a few words away)."""
-    starts, ends, labels = cues
-    best: tuple[int, int, str] | None = None  # (distance, past before future on ties, label)
-    i = bisect_left(starts, end)
-    for _ in range(4):
-        if i >= len(starts) or starts[i] >= s1 or starts[i] - end > _TENSE_WINDOW:
-            break
-        if labels[i] != "report" or starts[i] - end <= _REPORTING_REACH:
-            best = (starts[i] - end, labels[i] == "future", labels[i])
-            break
-        i += 1
-    j = bisect_left(starts, start) - 1
-    # cues overlapping the expression itself ("last" in "last week") are skipped
-    for _ in range(6):
-        if j < 0 or starts[j] < s0:
-            break
-        dist = start - ends[j]
-        if dist > _TENSE_WINDOW:
-            break
-        if dist >= 0 and (labels[j] != "report" or dist <= _REPORTING_REACH):
-            cand = (dist, labels[j] == "future", labels[j])
-            if best is None or cand < best:
-                best = cand
-            break
-        j -= 1
-    if best is None:
-        return None, False
-    label = "past" if best[2] == "report" else best[2]
-    return label, best[0] <= _CLOSE_CUE
+# Two expressions joined like this share one construction: "until Thursday or Friday".
+_COORDINATED = re.compile(r",?\s+(?:or|and|and/or|to|through|until|-|\u2013)\s+|\s*[-\u2013]\s*", re.IGNORECASE)
+# A date after these words sets the time of what follows ("In April, ... A week later").
+_NARRATIVE_BEFORE = re.compile(
+    r"\b(?:in|on|during|by|until|since|from|through|between|before|after|of|at)\s+(?:the\s+)?$", re.IGNORECASE
+)
+_OR_AND = re.compile(r"\b(?:or|and)\b", re.IGNORECASE)
+# A weekday written right after a date is that date's weekday: "5 May 2017 (Friday)".
+_APPOSED = re.compile(r"\s*[,(]?\s*")
 
 
 # --- the entry point ----------------------------------------------------------------------
@@ -298,16 +207,19 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
     ago"); without it they get XXXX-style values and no interval, while absolute ones
     still resolve.  Choices worth knowing:
 
-    - A bare month, weekday, holiday, or year-less date takes the direction of the tense
-      cue nearest to it in its sentence (past: the latest one not after publication;
-      future: the first one not before it), else the nearest reading.  A distant cue does
-      not push a date most of a year away when a reading within three months exists.
-      Quarters "will report third-quarter results" stay on a quarter that ended up to 45
-      days before publication.
+    - A bare month, weekday, holiday, or year-less date takes the tense of the verb group
+      that governs it (see _tense: "was quietly scheduled for Friday", "had been set for
+      March", "plans to release it in January"; past: the latest one not after publication;
+      future: the first one not before it), else the nearest reading.  Weak evidence (a
+      plan in the past, a moved deadline, a verb across a comma) does not push a date most
+      of a year away when a reading within three months exists.  Quarters "will report
+      third-quarter results" stay on a quarter that ended up to 45 days before publication.
     - "two days later", "the next day", "a year earlier" count from the latest date
-      mentioned earlier in the text (at day precision for days and weeks), else from
-      publication; "a year earlier/ago" keeps the precision of a quarter or month it
-      compares with ("the third quarter ... a year earlier" -> the year-ago quarter).
+      mentioned earlier in the text (at day precision for days and weeks; after a month
+      or a year, the result keeps that precision), else from publication, unless that
+      contradicts the tense (a past-tense "later" after publication): then XXXX, no date.
+      "a year earlier/ago" keeps the precision of a quarter or month it compares with
+      ("the third quarter ... a year earlier" -> the year-ago quarter).
     - Intervals are the named calendar period, narrowed by START/MID/END to its first,
       middle or last third (months: days 1-10, 11-20, 21-end; years: Jan-Apr, May-Aug,
       Sep-Dec; decades: years 0-3, 4-6, 7-9), and for "earlier/later this week/month/
@@ -319,11 +231,13 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
     pub, pub_at = _pub(published)
     chosen = _merge_clock(text, _select(find_candidates(text)))
     bounds = _sentence_bounds(text)
-    cues = _find_cues(text)
+    reader = TenseReader(text, bounds)
     mentions: list[TemporalMention] = []
     anchor_day: date | None = None
     anchor_any: date | None = None
     period: Period | None = None
+    last: Period | None = None
+    prev: tuple[int, str | None, bool, str | None] | None = None  # end, tense, close, granularity
     floor = 0
     for index, (s, e, sem) in enumerate(chosen):
         s, sem = _with_prefix(text, s, e, sem, floor)
@@ -332,8 +246,20 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
         k = bisect_right(bounds, s) - 1
         s0 = bounds[k]
         s1 = bounds[k + 1] if k + 1 < len(bounds) else len(text)
-        tense, close = _tense(cues, s0, s1, s, e)
-        ctx = Context(pub, pub_at, tense, anchor_day, anchor_any, period, close)
+        gap = text[prev[0] : s] if prev is not None and prev[0] >= s0 else None
+        if gap is not None and prev is not None and _COORDINATED.fullmatch(gap):
+            # "until Thursday or Friday": one construction; the end of a span may lie further on
+            tense, close = prev[1], prev[2] and _OR_AND.search(gap) is not None
+        else:
+            tense, close = reader.tense(s0, s, e)
+        if (
+            sem.kind == "weekday" and sem.direction is None and gap is not None and prev is not None
+            and prev[3] == "day" and _APPOSED.fullmatch(gap)
+        ):
+            # "on 5 May 2017, Friday": the weekday of the date just named
+            sem = replace(sem, anchor="text")
+            tense = None
+        ctx = Context(pub, pub_at, tense, anchor_day, anchor_any, period, close, last)
         try:
             res = resolve(sem, ctx)
         except (OverflowError, ValueError):
@@ -344,7 +270,12 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
         mentions.append(
             TemporalMention(s, e, text[s:e], res.type, res.value, res.mod, res.granularity, res.interval)
         )
+        prev = (e, tense, close, res.granularity)
         if res.interval is not None and res.type in ("DATE", "TIME"):
+            if res.granularity in ("day", "time") or _NARRATIVE_BEFORE.search(text, max(s0, s - 12), s) or s == s0:
+                # "In April 2005 ..." sets the scene for "two months later"; "the 1989 Exxon
+                # Valdez disaster" only names something
+                last = Period(res.value, res.granularity or "day", res.interval[0], res.interval[1])
             if res.granularity in ("day", "time"):
                 anchor_day = res.interval[0]
             anchor_any = res.interval[0]
@@ -352,3 +283,15 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
                 # "a year earlier" twice in a row compares with the same period, not a chain
                 period = Period(res.value, res.granularity, res.interval[0], res.interval[1])
     return mentions
+
+
+def clauses(text: str, spans: Sequence[tuple[int, int]]) -> list[Clause]:
+    """For each (start, end) span of `text` (a temporal expression), the verb that governs it
+    and what its clause says: reported ("said on Monday"), negated, conditional (see Clause)."""
+    bounds = _sentence_bounds(text)
+    reader = TenseReader(text, bounds)
+    out: list[Clause] = []
+    for start, end in spans:
+        s0 = bounds[bisect_right(bounds, start) - 1]
+        out.append(reader.clause(s0, start, end))
+    return out

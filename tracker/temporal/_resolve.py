@@ -40,6 +40,7 @@ class Context:
     text_anchor_coarse: date | None  # the latest date of any precision mentioned earlier
     text_period: Period | None = None  # the latest calendar period mentioned earlier
     tense_close: bool = True  # the tense cue sits right next to the expression
+    text_last: Period | None = None  # the latest dated expression before, at its own precision
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,11 +246,34 @@ def _unit_period(unit: str, ref: date, offset: int) -> Period | None:
     return None
 
 
+_COARSE = frozenset(("month", "quarter", "half", "season", "year"))
+
+
 def _resolve_rel(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
+    res = _resolve_rel_period(sem, ctx)
+    unit = sem.unit
+    assert unit is not None and sem.offset is not None
+    if sem.anchor == "text" and isinstance(res, Period) and ctx.published is not None:
+        pub = ctx.published
+        if (sem.offset > 0 and ctx.tense == "past" and res.first > pub) or (
+            sem.offset < 0 and ctx.tense == "future" and res.last < pub
+        ):
+            # "a month later" told in the past tense cannot lie after publication: the date it
+            # counts from is not in the text (or not the one before it); nothing to count from
+            return _UNKNOWN[unit], _GRAN.get(unit, unit)
+    return res
+
+
+def _resolve_rel_period(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
     unit = sem.unit
     assert unit is not None and sem.offset is not None
     fine = unit in ("day", "week", "weekend", "fortnight", "hour", "minute", "second")
     anchor = ctx.text_anchor if fine else ctx.text_anchor_coarse
+    if sem.anchor == "text":
+        last = ctx.text_last
+        if fine and last is not None and last.granularity in _COARSE:
+            # "In April ... a week later": counted from a month, the result is no finer than it
+            return _at_precision(last, last.first + _unit_delta(unit, sem.offset))
     ref = anchor if sem.anchor == "text" and anchor is not None else ctx.published
     if ref is None:
         return _UNKNOWN[unit], _GRAN.get(unit, unit)
@@ -257,6 +281,11 @@ def _resolve_rel(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
     if sem.past_shift and ctx.tense == "past":
         # "the weekend" said on a Saturday or Sunday is this one
         if not (unit == "weekend" and ref.weekday() >= 5):
+            offset += sem.past_shift
+    elif sem.past_shift and ctx.tense is None and unit == "quarter" and sem.anchor == "pub":
+        # "a gain in the quarter" weeks after a quarter ended: the quarter being reported
+        begun = quarter_period(ref.year, (ref.month - 1) // 3 + 1).first
+        if (ref - begun).days <= _REPORTING_LAG_DAYS:
             offset += sem.past_shift
     if unit in ("hour", "minute", "second"):
         return day_period(ref)
@@ -269,6 +298,27 @@ def _resolve_rel(sem: Sem, ctx: Context) -> Period | tuple[str, str] | None:
             if shifted is not None:
                 return shifted
     return _unit_period(unit, ref, offset)
+
+
+def _unit_delta(unit: str, offset: int) -> timedelta:
+    days = {"day": 1, "week": 7, "weekend": 7, "fortnight": 14}.get(unit, 0)
+    return timedelta(days=days * offset)
+
+
+def _at_precision(prior: Period, day: date) -> Period | None:
+    """The period of `prior`'s granularity that contains `day`."""
+    g = prior.granularity
+    if not _ok_year(day.year):
+        return None
+    if g == "month":
+        return month_period(day.year, day.month)
+    if g == "quarter":
+        return quarter_period(day.year, (day.month - 1) // 3 + 1)
+    if g == "half":
+        return half_period(day.year, 1 if day.month <= 6 else 2)
+    if g == "season" and prior.first <= day <= prior.last:
+        return prior
+    return year_period(day.year)
 
 
 def _shift_years(p: Period, years: int) -> Period | None:

@@ -246,8 +246,9 @@ def _h_month(m: re.Match[str], text: str) -> list[Candidate]:
             return []
     if mon in ("May", "March") and not has_context:
         # the modal verb and the verb march: only with a temporal cue before them
-        if _prev_word(text, m.start()) not in _MONTH_CUES:
-            return []
+        prev = _prev_word(text, m.start())
+        if prev not in _MONTH_CUES and not (mon == "March" and prev in ("for", "set", "slated", "scheduled")):
+            return []  # "set for March", but "support for May" is the politician
         if mon == "May" and _MAY_VERB.match(text, m.end()):
             return []
     direction = None
@@ -286,7 +287,36 @@ _YEAR_JOIN = re.compile(r"(?:\d{4}|\bmid|\bearly|\blate)-$", re.IGNORECASE)
 _YEAR_RANGE_AFTER = re.compile(r"-(?:\d{4}|\d\d)\b")
 
 
+# Words after which a capitalised year is still a date ("In 2015", "Summer 2015"), not part of a name.
+_NAME_YEAR_OK = frozenset(
+    """in since by until till through during from to of early late mid before after between and or fiscal
+    year circa around about summer spring winter fall autumn end beginning start middle throughout fy
+    christmas easter thanksgiving ramadan hanukkah diwali the a an this that these those its his her their
+    our my your for at on with as per vs versus than over under into within without against""".split()
+) | frozenset(MONTHS) | frozenset(WEEKDAYS)
+_CAPITAL_WORD_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Z][A-Za-z]*[a-z][A-Za-z]*|[A-Z]{2,})[ \t]$")
+# "the class of 2012", "graduates of 2019": a cohort named by its year
+_COHORT_BEFORE = re.compile(r"\b(?:class|classes|batch|cohort|graduates|alumni|vintage)\s+of\s+$", re.IGNORECASE)
+
+
+def _year_in_name(m: re.Match[str], text: str) -> bool:
+    """"Eurovision 2015", "Vision 2030", "Game of the Year 2010", "World Cup 2026 qualifiers":
+    a year written after a capitalised word, with no preposition of time, is part of a name."""
+    s = m.start("y")
+    if m.group("the"):
+        return text[m.start("the") : m.end("the")].split()[-1][:1] == "Y"  # "the Year 2010"
+    if _COHORT_BEFORE.search(text, max(0, s - 20), s):
+        return True
+    before = _CAPITAL_WORD_BEFORE.search(text, max(0, s - 30), s)
+    if before is None:
+        return False
+    word = before.group(1)
+    return word.lower() not in _NAME_YEAR_OK and word.lower().rstrip(".") not in _NAME_YEAR_OK
+
+
 def _h_year(m: re.Match[str], text: str) -> list[Candidate]:
+    if _year_in_name(m, text):
+        return []
     s = m.start("y")
     before = text[s - 1 : s] if s > 0 else ""
     if before in ("$", "#", "\u20ac", "\u00a3", "\u00a5", "-", "/", ".", ",", "+", ":"):
@@ -542,10 +572,68 @@ def _h_weekday(m: re.Match[str], text: str) -> list[Candidate]:
 _DEICTIC = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
 
 
+# Programme names: "The Tonight Show", "NBC's Today show", "Fox News Tonight", "World Today".
+_SHOW_AFTER = re.compile(r"['\u2019]?\s*(?:[Ss]how|[Pp]rogram(?:me)?|[Ee]dition|[Ss]egment|[Hh]ost|[Aa]nchor)\b")
+_NAME_BEFORE = re.compile(r"[A-Za-z0-9&'\u2019][ \t]+$")
+# Figurative "today's youth", "tomorrow's leaders", "the cars of tomorrow": an era, not a day.
+_GENERIC_NOUNS = frozenset(
+    """youth young youngsters kids children students teens teenagers generation generations parents families
+    workers workforce employees consumers customers shoppers voters citizens people society societies world
+    leaders managers executives engineers scientists doctors nurses players athletes musicians artists
+    designers architects entrepreneurs investors pensioners retirees seniors adults women men girls boys
+    audiences readers viewers fans users standards dollars terms money economy climate environment culture
+    media technology technologies tech cars vehicles computers machines devices phones smartphones gadgets
+    internet web jobs era age times life lives politics politicians music films movies cinema games
+    businesses companies firms schools classrooms universities cities homes houses military armies warfare
+    wars threats challenges problems landscape reality realities norms values fashion trends millennials
+    generals soldiers heroes stars champions church government governments""".split()
+)
+_POSSESSIVE_AFTER = re.compile(r"['\u2019]s?((?:\s+[A-Za-z][\w-]*){1,3})")
+_PHRASE_END = frozenset("of on in at with for to from by about and or but the a an that which who is are was were".split())
+_OF_BEFORE = re.compile(r"\b([A-Za-z]+)\s+of\s+$")
+# "as of today", "the end of tomorrow", "the morning of yesterday": real days after all
+_OF_DAY_NOUNS = frozenset(
+    """as end start beginning close middle morning afternoon evening night events results news edition
+    issue rest remainder course hours session""".split()
+)
+_FIGURATIVE = {"today": "PRESENT_REF", "tomorrow": "FUTURE_REF", "yesterday": "PAST_REF", "tonight": "PRESENT_REF"}
+
+
+def _deictic_is_name(m: re.Match[str], text: str) -> bool:
+    """A capitalised Today/Tonight/Tomorrow inside a sentence, or before "show": a programme."""
+    word = text[m.start("w") : m.end("w")]
+    if _SHOW_AFTER.match(text, m.end("w")) and word[:1].isupper():
+        return True
+    if not word[:1].isupper() or word.isupper():
+        return False
+    return _NAME_BEFORE.search(text, max(0, m.start() - 4), m.start()) is not None
+
+
+def _deictic_is_figurative(m: re.Match[str], text: str) -> bool:
+    if m.group("tod"):
+        return False
+    after = _POSSESSIVE_AFTER.match(text, m.end(), m.end() + 48)
+    if after is not None:
+        # the noun phrase after the possessive, up to its first function word:
+        # "today's young people" (figurative), "today's meeting with world leaders" (a day)
+        for w in after.group(1).lower().split():
+            if w in _GENERIC_NOUNS:
+                return True
+            if w in _PHRASE_END:
+                break
+        return False
+    before = _OF_BEFORE.search(text, max(0, m.start() - 24), m.start())
+    return before is not None and before.group(1).lower() not in _OF_DAY_NOUNS
+
+
 def _h_deictic(m: re.Match[str], text: str) -> list[Candidate]:
     word = m.group("w").lower()
     if word == "today" and m.start() > 0 and _TODAY_NAME.search(text, max(0, m.start() - 12), m.start()):
         return []  # newspaper and channel names
+    if _deictic_is_name(m, text):
+        return []
+    if _deictic_is_figurative(m, text):
+        return [(m.start(), m.end("w"), Sem("ref", value=_FIGURATIVE[word]))]
     tod = _TOD[m.group("tod").lower()] if m.group("tod") else ("NI" if word == "tonight" else None)
     return _one(m, Sem("rel", "TIME" if tod else "DATE", unit="day", offset=_DEICTIC[word], tod=tod))
 
