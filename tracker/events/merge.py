@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from tracker.clock import to_aware_utc
 from tracker.events.mentions import RANGE, EventMention
-from tracker.events.text import is_anaphoric, starts_with_pronoun
+from tracker.events.text import date_heads, deletion_keys, is_anaphoric, one_edit_apart, starts_with_pronoun
 
 __all__ = [
     "KeyedMention",
@@ -49,6 +49,15 @@ MIN_TERMS = 4
 KEYWORD_WEIGHT = 0.5
 FOCUS_WEIGHT = 2.0
 ID_LENGTH = 10
+# Intervals longer than this (seasons, quarters, years, spans) hold many happenings: two
+# mentions of one must share a word that says what happened, next to their dates.
+WIDE_DAYS = 31
+# A rare word a typo away from another ("wirter"/"writer", "dokworkers"/"dockworkers") is
+# read as that word, at this share of its weight: real words are a typo apart too
+# ("breach"/"beach"), so only stems this long, and never as the only evidence.
+FUZZY_MIN_LENGTH = 6
+FUZZY_MAX_MENTIONS = 2
+FUZZY_WEIGHT = 0.5
 
 
 class MentionKey(NamedTuple):
@@ -96,11 +105,18 @@ class _Background:
     with no other mentions every word counts the same, so two mentions alone compare plainly.
     """
 
-    def __init__(self, mentions: Sequence[EventMention]) -> None:
+    def __init__(self, mentions: Sequence[EventMention], fuzzy: Mapping[int, frozenset[str]] | None = None) -> None:
         self.n = len(mentions)
         self.df = Counter(t for m in mentions for t in m.terms)
         self._totals: dict[int, float] = {}
         self._weights: dict[str, tuple[float, float]] = {}
+        # id(mention) -> the terms it has only by a fuzzy match (see _prepare).
+        self.fuzzy: Mapping[int, frozenset[str]] = fuzzy or {}
+
+    def _fuzzy_multiplier(self, m: EventMention, t: str) -> float:
+        weight = _multiplier(m, t)
+        fuzzy = self.fuzzy.get(id(m))
+        return weight * FUZZY_WEIGHT if fuzzy and t in fuzzy else weight
 
     def weight(self, t: str, shared: bool) -> float:
         others = self.n - 2
@@ -118,7 +134,8 @@ class _Background:
         """The mention's weight as if it shared nothing; shared terms are corrected per pair."""
         key = id(m)
         if key not in self._totals:
-            self._totals[key] = sum(self.weight(t, False) * _multiplier(m, t) for t in sorted(m.terms))
+            multiplier = self._fuzzy_multiplier if key in self.fuzzy else _multiplier
+            self._totals[key] = sum(self.weight(t, False) * multiplier(m, t) for t in sorted(m.terms))
         return self._totals[key]
 
     def similarity(self, a: EventMention, b: EventMention) -> float:
@@ -128,10 +145,12 @@ class _Background:
             return 0.0
         shared_sum = 0.0
         total_a, total_b = self.total(a), self.total(b)
+        fuzzy = self.fuzzy
+        multiplier = self._fuzzy_multiplier if fuzzy and (id(a) in fuzzy or id(b) in fuzzy) else _multiplier
         # Sorted, so float sums come out bit-identical whatever the process's hash seed.
         for t in sorted(shared):
             w1, w2 = self.weights(t)
-            ma, mb = _multiplier(a, t), _multiplier(b, t)
+            ma, mb = multiplier(a, t), multiplier(b, t)
             total_a += (w2 - w1) * ma
             total_b += (w2 - w1) * mb
             shared_sum += w2 * min(ma, mb)
@@ -158,15 +177,109 @@ def similarity(a: EventMention, b: EventMention, background: Sequence[EventMenti
     A term weighs by its rarity among the `background` mentions (the other candidates),
     doubled next to the date expression (it says what the date is the date of), halved
     for topic keywords elsewhere in the sentence (every mention of the topic has them).
+    A rare word one edit away from another counts as that word at half weight.
     Score: the sum over shared terms of the smaller weight, over the smaller total.
     """
-    return _Background([a, b, *background]).similarity(a, b)
+    prepared, _, fuzzy = _prepare([a, b, *background])
+    return _Background(prepared, fuzzy).similarity(prepared[0], prepared[1])
 
 
-def _share_what(a: EventMention, b: EventMention) -> bool:
-    """Whether two mentions share a word beyond names: "OpenAI ... Sora" alone is no happening."""
+class _Seen(NamedTuple):
+    """What merging reads of a mention beyond its fields: the words its date is attached
+    to (date_heads; a name right before the date is its head), the same looking past such
+    names ("met studios in Los Angeles in 2024": "studios"), and the terms it has only by a
+    fuzzy match (see _fuzzy_terms)."""
+
+    heads: frozenset[str]
+    event: frozenset[str]
+    fuzzy: frozenset[str] = frozenset()
+
+
+def _prepare(mentions: Sequence[EventMention]) -> tuple[list[EventMention], list[_Seen], dict[int, frozenset[str]]]:
+    """The mentions as merging compares them, what it sees of each, and the fuzzy terms of
+    each mention keyed by id of the returned mention (for _Background).
+
+    A rare term one edit away from a term more mentions of the neighbourhood use is read as
+    that term too ("dokworkers" as "dockworkers"; see _fuzzy_terms), and the words a date is
+    attached to (date_heads: "went on strike last year", "last year's writers' strike")
+    weigh like the words next to it.
+    """
+    canon = _fuzzy_terms(mentions)
+    out: list[EventMention] = []
+    seen: list[_Seen] = []
+    fuzzy: dict[int, frozenset[str]] = {}
+    for m in mentions:
+        got: frozenset[str] = frozenset()
+        if canon and not canon.keys().isdisjoint(m.terms):
+            got = frozenset(canon[t] for t in m.terms if t in canon) - m.terms
+            m = replace(
+                m,
+                terms=_canonical(m.terms, canon),
+                focus=_canonical(m.focus, canon),
+                keywords=_canonical(m.keywords, canon),
+                names=_canonical(m.names, canon),
+            )
+        heads = _canonical(date_heads(m.quote, m.expression, m.names), canon) & m.terms
+        event = _canonical(date_heads(m.quote, m.expression, m.names, pass_names=True), canon) & m.terms
+        if not (heads | event) <= m.focus:
+            m = replace(m, focus=m.focus | heads | event)
+        out.append(m)
+        seen.append(_Seen(heads, event, got))
+        if got:
+            fuzzy[id(m)] = got
+    return out, seen, fuzzy
+
+
+def _canonical(terms: frozenset[str], canon: Mapping[str, str]) -> frozenset[str]:
+    if not canon or canon.keys().isdisjoint(terms):
+        return terms
+    return frozenset(canon.get(t, t) for t in terms)
+
+
+def _fuzzy_terms(mentions: Sequence[EventMention]) -> dict[str, str]:
+    """Rare terms read as a more common one a typo away: "wirter" as "writer" when more
+    mentions of the neighbourhood write "writer". A typo here is a letter added or dropped
+    or two neighbours swapped (one letter changed is how most real words differ:
+    "concert"/"concern"); both stems have FUZZY_MIN_LENGTH letters or more and the same
+    first letter (typos seldom touch it); the rare one is in at most FUZZY_MAX_MENTIONS
+    mentions and the other in more; the most common wins, ties by spelling. Such a match
+    counts at FUZZY_WEIGHT and never as the only evidence (_share_what): a function of the set."""
+    df = Counter(t for m in mentions for t in m.terms)
+    index: dict[str, list[str]] = {}
+    for t in df:
+        if len(t) >= FUZZY_MIN_LENGTH:
+            for k in deletion_keys(t):
+                index.setdefault(k, []).append(t)
+    best: dict[str, str] = {}
+    for group in index.values():
+        if len(group) < 2:
+            continue
+        for u in group:
+            if df[u] > FUZZY_MAX_MENTIONS:
+                continue
+            for v in group:
+                if df[v] > df[u] and v[0] == u[0] and one_edit_apart(u, v, substitute=False):
+                    current = best.get(u)
+                    if current is None or (-df[v], v) < (-df[current], current):
+                        best[u] = v
+    return best
+
+
+def _seen(m: EventMention) -> _Seen:
+    """_Seen of a mention compared on its own (no neighbourhood to read typos by)."""
+    return _Seen(
+        date_heads(m.quote, m.expression, m.names) & m.terms,
+        date_heads(m.quote, m.expression, m.names, pass_names=True) & m.terms,
+    )
+
+
+def _share_what(a: EventMention, b: EventMention, keywords: bool = True, fuzzy: frozenset[str] = frozenset()) -> bool:
+    """Whether two mentions share a word beyond names ("OpenAI ... Sora" says who, not what
+    happened) and, with `keywords`, beyond topic keywords (every mention of the topic has
+    them). Words read only by a fuzzy match (`fuzzy`) are no evidence."""
     names = a.names | b.names  # a name in either article is a name in both
-    return bool((a.terms & b.terms) - names)
+    shared = (a.terms & b.terms) - names - fuzzy
+    return bool(shared - a.keywords - b.keywords if keywords else shared)
 
 
 def _compatible(a: EventMention, b: EventMention) -> bool:
@@ -193,11 +306,16 @@ def same_event(a: KeyedMention, b: KeyedMention, background: Sequence[EventMenti
     """The similarity score when `a` and `b` are one happening, else None (symmetric)."""
     if not _compatible(a.mention, b.mention):
         return None
-    return _link(a, b, similarity(a.mention, b.mention, background))
+    prepared, seen, fuzzy = _prepare([a.mention, b.mention, *background])
+    pa, pb = replace(a, mention=prepared[0]), replace(b, mention=prepared[1])
+    score = _Background(prepared, fuzzy).similarity(prepared[0], prepared[1])
+    return _link(pa, pb, score, (seen[0], seen[1]))
 
 
-def _link(a: KeyedMention, b: KeyedMention, score: float) -> float | None:
-    """same_event for compatible intervals, given their similarity."""
+def _link(
+    a: KeyedMention, b: KeyedMention, score: float, seen: tuple[_Seen, _Seen] | None = None
+) -> float | None:
+    """same_event for compatible intervals, given their similarity (and what _prepare saw)."""
     ma, mb = a.mention, b.mention
     if ma.topics != mb.topics and not (ma.topics & mb.topics):
         return None
@@ -207,10 +325,10 @@ def _link(a: KeyedMention, b: KeyedMention, score: float) -> float | None:
         return max(score, _threshold(ma, mb))
     if a.source != b.source and _same_span(ma, mb):
         return max(score, _threshold(ma, mb))
-    if not _share_what(ma, mb):
-        return None
     if a.source == b.source:
         if (ma.value, ma.mod, ma.start, ma.end) != (mb.value, mb.mod, mb.start, mb.end):
+            return None
+        if not _share_what(ma, mb, keywords=False):
             return None
         # An article repeating its date phrase about the same subject ("meetings next week"
         # twice) means one happening; otherwise its sentences must say nearly the same thing.
@@ -218,9 +336,40 @@ def _link(a: KeyedMention, b: KeyedMention, score: float) -> float | None:
         if score < THRESHOLD_SAME_SOURCE and not repeated:
             return None
         return score
-    if score >= _threshold(ma, mb) or _dated_topic_word(ma, mb):
+    # Most compared pairs score low and have different dates: cheap checks first.
+    equal = ma.start == mb.start and ma.end == mb.end
+    if not equal and score < _threshold(ma, mb):
+        return None
+    sa, sb = seen if seen is not None else (_seen(ma), _seen(mb))
+    if equal and _dated_topic_word(ma, mb, sa.heads, sb.heads):
         return score
-    return None
+    if score < _threshold(ma, mb):
+        return None
+    fuzzy = sa.fuzzy | sb.fuzzy if sa.fuzzy or sb.fuzzy else sa.fuzzy
+    if not _wide(ma, mb):
+        # Within a month, a topic word beside the same names and date is evidence ("the
+        # Writers Guild of America walked out in May" / "the Writers Guild of America
+        # strike, which began on May 2").
+        return score if _share_what(ma, mb, keywords=False, fuzzy=fuzzy) else None
+    # "2023" holds many happenings: a topic keyword and a common word are no evidence.
+    if not _share_what(ma, mb, fuzzy=fuzzy):
+        return None
+    return score if _share_event_word(ma, mb, sa.event - fuzzy, sb.event - fuzzy) else None
+
+
+def _wide(a: EventMention, b: EventMention) -> bool:
+    """Whether the vaguer interval is wider than a month: a season, a quarter, a year, a span."""
+    return max((a.end - a.start).days, (b.end - b.start).days) + 1 > WIDE_DAYS
+
+
+def _share_event_word(a: EventMention, b: EventMention, ha: frozenset[str], hb: frozenset[str]) -> bool:
+    """Whether the word one date is attached to (date_heads) is next to the other's date too,
+    and is neither a name (who) nor a topic keyword (every mention of the topic has those):
+    "crane operators went on strike last year" and "last year's dockworkers' and crane
+    operators' strike" share "crane operators"; "went on strike last year at the terminals"
+    and "terminal revenue fell in 2022" share only a word near the date, not what it dates."""
+    shared = (ha & (b.focus | hb)) | ((a.focus | ha) & hb)
+    return bool(shared - a.names - b.names - a.keywords - b.keywords)
 
 
 def _continues(a: EventMention, b: EventMention) -> bool:
@@ -244,19 +393,21 @@ def _same_span(a: EventMention, b: EventMention) -> bool:
     return (a.start.year, a.start.month, a.end.year, a.end.month) == (b.start.year, b.start.month, b.end.year, b.end.month)
 
 
-def _strong(a: EventMention, b: EventMention, same_source: bool) -> bool:
+def _strong(a: EventMention, b: EventMention, same_source: bool, ha: frozenset[str], hb: frozenset[str]) -> bool:
     """A link that says "one happening" on evidence other than shared words."""
     if same_source:
         return _continues(a, b)
-    return _same_span(a, b) or _dated_topic_word(a, b)
+    return _same_span(a, b) or _dated_topic_word(a, b, ha, hb)
 
 
-def _dated_topic_word(a: EventMention, b: EventMention) -> bool:
+def _dated_topic_word(a: EventMention, b: EventMention, ha: frozenset[str], hb: frozenset[str]) -> bool:
     """Equal dates attached to the same topic word ("last year's strikes", "went on strike
-    last year"): the date is the date of the topic's own happening in both."""
+    last year"): the date is the date of the topic's own happening in both. Attached means
+    the word the date belongs to (date_heads), not any word near it: "a leak at an oil
+    refinery in 2007" and "an oil rig explosion in 2007" are not "the oil of 2007"."""
     if (a.start, a.end) != (b.start, b.end):
         return False
-    return bool(((a.focus & a.keywords) - a.names) & ((b.focus & b.keywords) - b.names))
+    return bool(((ha & a.keywords) - a.names) & ((hb & b.keywords) - b.names))
 
 
 class _PairTable:
@@ -287,9 +438,11 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     """Events from mentions; the result depends only on the set of mentions, not their order.
 
     Rule: mentions are linked when `same_event` holds (topics overlap or both empty,
-    intervals equal or nested, content similarity -- overlap of content terms weighted by
-    their rarity among the other mentions given -- over a threshold that depends on how precise
-    the dates are; same-article pairs need equal intervals and a high score).
+    intervals equal or nested, and either the same topic word attached to equal dates or a
+    shared word beyond names and topic keywords with a content similarity -- overlap of
+    content terms weighted by their rarity among the other mentions given -- over a
+    threshold that depends on how precise the dates are; wider than a month, the words the
+    dates are attached to must agree; same-article pairs need equal intervals and a high score).
     Links are applied best first (score, then the keys, so ties are canonical), and two
     clusters join only if every cross pair has nested intervals, no two sentences of one
     article are forced together, and the average cross similarity is at least half the
@@ -298,7 +451,9 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     """
     unique = _dedupe(mentions)
     n = len(unique)
-    background = _Background([km.mention for km in unique])
+    prepared, seen, fuzzy = _prepare([km.mention for km in unique])
+    unique = [km if km.mention is p else replace(km, mention=p) for km, p in zip(unique, prepared)]
+    background = _Background(prepared, fuzzy)
     # Similarities of the nested pairs that can matter: those sharing a term. Any other
     # nested pair scores exactly 0.0 (nothing shared), and _link can join it only as a
     # syndicated copy, a continuing sentence of one article or the same span; those
@@ -327,7 +482,7 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
             sim = background.similarity(mention_i, unique[j].mention)
             row_js.append(j)
             row_values.append(sim)
-            s = _link(unique[i], unique[j], sim)
+            s = _link(unique[i], unique[j], sim, (seen[i], seen[j]))
             row_links.append(math.nan if s is None else s)
             if s is not None:
                 link_i.append(i)
@@ -351,7 +506,7 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
         key = (ci, version[ci], cj, version[cj])
         verdict = checked.get(key)
         if verdict is None:
-            verdict = checked[key] = _join_check(unique, members[ci], members[cj], sims)
+            verdict = checked[key] = _join_check(unique, members[ci], members[cj], sims, seen)
         possible, similar_enough = verdict
         # A link within one article is the article's own word that both are one happening.
         same_article = unique[i].source == unique[j].source
@@ -421,6 +576,7 @@ def _join_check(
     left: list[int],
     right: list[int],
     sims: _PairTable,
+    seen: Sequence[_Seen],
 ) -> tuple[bool, bool]:
     """Whether two clusters may join at all (every cross pair nested, no two sentences of
     one article forced together), and whether they are similar enough on average."""
@@ -440,7 +596,9 @@ def _join_check(
             threshold = _threshold(unique[i].mention, unique[j].mention)
             # Evidence beyond shared words ("strikes last year" / "went on strike last year")
             # counts as a pair at the threshold, or such events could never grow.
-            strong = linked and _strong(unique[i].mention, unique[j].mention, same_source)
+            strong = linked and _strong(
+                unique[i].mention, unique[j].mention, same_source, seen[i].heads, seen[j].heads
+            )
             total += max(sim, threshold) if strong else sim
             needed += threshold * LINKAGE_FACTOR
     return True, total >= needed

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["clean", "content_terms", "fingerprint", "is_anaphoric", "proper_names", "term_tokens", "make_quote", "make_summary", "normalize", "stem"]
+import snowballstemmer
+
+__all__ = [
+    "clean", "content_terms", "date_heads", "deletion_keys", "fingerprint", "is_anaphoric", "make_quote",
+    "make_summary", "normalize", "one_edit_apart", "proper_names", "stem", "term_tokens",
+]
 
 _STOPWORDS = frozenset(
     """a about above after again against all almost along already also although always am among an and
@@ -42,7 +49,8 @@ _TOKEN = re.compile(r"[^\W\d_](?:[^\W_]|['’](?=[^\W\d_]))*")
 _LEADING = re.compile(
     r"""^(?:(?:but|and|so|yet|or|also|still|however|meanwhile|moreover|furthermore|indeed|now|then|
     in\ fact|in\ addition|additionally|instead|similarly|likewise|separately|elsewhere|earlier|later|
-    for\ its\ part|at\ the\ same\ time|as\ a\ result|in\ turn|notably|importantly)\b[,;:]?\s+)+""",
+    for\ its\ part|at\ the\ same\ time|as\ a\ result|in\ turn|notably|importantly)\b[,;:]?\s+
+    |according\ to\ [^,;]{1,80},\s+)+""",
     re.IGNORECASE | re.VERBOSE,
 )
 # ", he said", ", Altman said on Monday", ", according to Reuters", ", said Jane Doe, a spokesperson".
@@ -92,48 +100,67 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-# Irregular past forms common in news, so "met" and "meets" agree.
+# Irregular verb forms (past tense, participles) and plurals that no suffix rule reaches,
+# so "met" and "meetings", "struck" and "strikes", "fought" and "fighting" agree.
 _IRREGULAR = {
-    "met": "meet", "held": "hold", "spoke": "speak", "spoken": "speak", "began": "begin", "begun": "begin",
-    "struck": "strike", "led": "lead", "sold": "sell", "bought": "buy", "won": "win", "lost": "lose",
-    "showed": "show", "shown": "show", "gave": "give", "given": "give", "left": "leave", "ran": "run",
-    "unveiled": "unveil", "debuted": "debut", "launched": "launch", "news": "news", "series": "series",
+    word: base
+    for base, forms in {
+        "arise": "arose arisen", "bear": "bore borne", "beat": "beaten", "begin": "began begun",
+        "bend": "bent", "bite": "bitten", "bleed": "bled", "blow": "blew blown",
+        "break": "broke broken", "breed": "bred", "bring": "brought", "build": "built", "burn": "burnt",
+        "buy": "bought", "catch": "caught", "choose": "chose chosen", "cling": "clung", "creep": "crept",
+        "deal": "dealt", "dig": "dug", "draw": "drew drawn", "drink": "drank drunk", "drive": "drove driven",
+        "eat": "ate eaten", "fall": "fell fallen", "feed": "fed", "feel": "felt", "fight": "fought",
+        "find": "found", "flee": "fled", "fly": "flew flown", "forbid": "forbade forbidden",
+        "forget": "forgot forgotten", "forgive": "forgave forgiven", "freeze": "froze frozen",
+        "give": "gave given", "grow": "grew grown", "hang": "hung", "hide": "hid hidden", "hold": "held",
+        "keep": "kept", "know": "knew known", "lay": "laid", "lead": "led", "leave": "left", "lend": "lent",
+        "lose": "lost", "mean": "meant", "meet": "met", "overthrow": "overthrew overthrown", "pay": "paid",
+        "ride": "rode ridden", "ring": "rang rung", "rise": "rose risen", "run": "ran", "seek": "sought",
+        "sell": "sold", "send": "sent", "shake": "shook shaken", "shoot": "shot", "show": "shown",
+        "shrink": "shrank shrunk", "sing": "sang sung", "sink": "sank sunk", "sit": "sat", "sleep": "slept",
+        "slide": "slid", "speak": "spoke spoken", "spend": "spent", "spin": "spun", "stand": "stood",
+        "steal": "stole stolen", "stick": "stuck", "sting": "stung", "strike": "struck stricken",
+        "swear": "swore sworn", "sweep": "swept", "swim": "swam swum", "swing": "swung", "teach": "taught",
+        "tear": "tore torn", "think": "thought", "throw": "threw thrown", "understand": "understood",
+        "undertake": "undertook undertaken", "wake": "woke woken", "wear": "wore worn", "weep": "wept",
+        "win": "won", "withdraw": "withdrew withdrawn", "write": "wrote written",
+        "child": "children", "man": "men", "woman": "women", "mouse": "mice", "foot": "feet", "tooth": "teeth",
+    }.items()
+    for word in forms.split()
 }
+# Words the stemmer would cut to something else ("news" is no plural of "new").
+_KEEP = frozenset({"news", "series", "species", "politics", "economics", "physics"})
+_STEMMERS = threading.local()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """A light English stem: plurals, -ing, -ed; enough to match meetings/meeting/meets."""
+    """The English stem (Snowball's Porter2) of a word, irregular forms first:
+    "meetings", "meeting", "meets" and "met" all give "meet"; "writers'" gives "writer"."""
     w = word.lower().replace("’", "'")
-    if w in _IRREGULAR:
-        return _IRREGULAR[w]
     if w.endswith("'s"):
         w = w[:-2]
-    w = w.rstrip("'")
-    if len(w) > 4 and w.endswith("ies"):
-        w = w[:-3] + "y"
-    elif len(w) > 4 and w.endswith("sses"):
-        w = w[:-2]
-    elif len(w) > 4 and w.endswith(("ches", "shes", "xes", "zes")):
-        w = w[:-2]
-    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")):
-        w = w[:-1]
-    if len(w) > 5 and w.endswith("ing"):
-        w = w[:-3]
-        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
-            w = w[:-1]
-    elif len(w) > 4 and w.endswith("ed") and not w.endswith("eed"):
-        w = w[:-2]
-        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
-            w = w[:-1]
-    return w
+    w = w.strip("'")
+    w = _IRREGULAR.get(w, w)
+    if w in _KEEP:
+        return w
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        # A stemmer object keeps the word it works on: one per thread (the daemon's jobs run in threads).
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return str(stemmer.stemWord(w))
 
 
 def term_tokens(text: str) -> list[tuple[str, str, int, int]]:
-    """Content words as (lower-cased word, stem, start, end): no stopwords, date words or numbers."""
+    """Content words as (lower-cased word, stem, start, end): no stopwords, date words or
+    numbers, nor units written on a number ("$30bn", "11m", "5km")."""
     out: list[tuple[str, str, int, int]] = []
     for m in _TOKEN.finditer(text):
         word = m.group().lower().replace("’", "'").removesuffix("'s").strip("'")
         if len(word) < 2 or word in _STOPWORDS or word in _DATE_WORDS:
+            continue
+        if m.start() and text[m.start() - 1].isdigit():
             continue
         s = stem(word)
         if s and s not in _STOPWORDS and s not in _DATE_WORDS:
@@ -144,6 +171,86 @@ def term_tokens(text: str) -> list[tuple[str, str, int, int]]:
 def content_terms(text: str) -> frozenset[str]:
     """Stemmed, lower-cased content words of `text`: no stopwords, date words or numbers."""
     return frozenset(s for _, s, _, _ in term_tokens(text))
+
+
+def one_edit_apart(a: str, b: str, *, substitute: bool = True) -> bool:
+    """Whether two different words are one edit apart: a letter added or dropped, two
+    neighbours swapped ("wirter"/"writer", "dokworker"/"dockworker"), or, with `substitute`,
+    one letter changed (the edit that most often turns a word into another word:
+    "concert"/"concern")."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    swapped = i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+    return swapped or (substitute and a[i + 1 :] == b[i + 1 :])
+
+
+def deletion_keys(word: str) -> tuple[str, ...]:
+    """The word and the word with each one letter dropped: two words one edit apart share a key."""
+    return (word, *(word[:k] + word[k + 1 :] for k in range(len(word))))
+
+
+# Where the words a date is attached to stop: clause punctuation, quotes, brackets, dashes.
+_HEAD_BREAK = re.compile(r"""[,;:()\[\]"“”…]|\s[-—–]{1,2}\s|—""")
+# After the date, these start another clause ("in 2023 as strikes halted ..."): not its words.
+_HEAD_STOP = re.compile(
+    r"\b(?:which|who|whom|that|when|while|whereas|as|after|before|because|since|until|but|though|although|if|to)\b",
+    re.IGNORECASE,
+)
+# "the 1989 Exxon Valdez spill", "its 2023 strike": a date inside a noun phrase dates what follows.
+_DETERMINER_END = re.compile(r"\b(?:the|a|an|its|their|his|her|our|this|that|these|those)\s*$", re.IGNORECASE)
+HEAD_WORDS_AFTER = 4
+HEAD_REACH = 100
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def date_heads(
+    quote: str, expression: str, names: frozenset[str] = frozenset(), *, pass_names: bool = False
+) -> frozenset[str]:
+    """Stems of the words a date is attached to: what the sentence says happened then.
+
+    The nearest word before the date ("went on strike last year", "the strikes of last year",
+    "a leak in 2007"), and, when the date opens its clause ("Last year, writers and actors
+    went on strike"), is possessive ("last year's actors' and writers' strike") or sits in a
+    noun phrase ("the 1989 Exxon Valdez spill"), the first words after it, up to the next
+    clause ("..., which", "to ..."); there words in `names` (stems) are passed over, as they
+    say who. A name right before the date is its head ("Acme in 2023"), unless `pass_names`
+    (then the word before the names is). Empty when the expression is not in the quote.
+    """
+    text = quote.replace("’", "'")
+    expr = clean(expression).replace("’", "'")
+    found = re.search(rf"(?<!\w){re.escape(expr)}(?!\w)", text, re.IGNORECASE) if expr else None
+    if found is None:
+        return frozenset()
+    at, end = found.span()
+    # Only the words near the date matter: a window keeps this cheap for long sentences.
+    lo = max(0, at - HEAD_REACH)
+    for m in _HEAD_BREAK.finditer(text, lo, at):
+        lo = m.end()
+    if lo == at - HEAD_REACH and lo > 0:
+        lo = text.find(" ", lo, at) + 1 or at  # not half a word
+    # A name right before the date is what it dates ("the Philippines in 2006", "the oil
+    # company Amoco in 1979"): it stays the head, unless `pass_names` looks past it.
+    before = [t for _, t, _, _ in term_tokens(text[lo:at]) if not (pass_names and t in names)]
+    heads: set[str] = set(before[-1:])
+    tail = text[end : end + HEAD_REACH]
+    possessive = tail.startswith("'s")
+    opening = not before
+    if possessive or opening or _DETERMINER_END.search(text, lo, at):
+        if opening and tail.lstrip().startswith(","):
+            tail = tail.lstrip()[1:]  # "Last year, writers and actors went on strike"
+        stop = _HEAD_BREAK.search(tail)
+        clause = tail[: stop.start()] if stop else tail
+        cut = _HEAD_STOP.search(clause)
+        clause = clause[: cut.start()] if cut else clause
+        heads.update([t for _, t, _, _ in term_tokens(clause) if t not in names][:HEAD_WORDS_AFTER])
+    return frozenset(heads)
 
 
 # After a colon or an opening quote or bracket, a capital starts a new sentence.
