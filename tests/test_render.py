@@ -244,8 +244,10 @@ def test_json_is_the_interface_shape() -> None:
     meetings = data[-1]
     assert set(meetings) == {
         "id", "date", "mod", "start", "end", "granularity", "summary", "topics",
-        "first_seen", "updated", "mentions",
+        "first_seen", "updated", "sources", "outlets", "score", "mentions",
     }
+    assert (meetings["sources"], meetings["outlets"]) == (2, 2)
+    assert 0 < meetings["score"] <= 100 and meetings["score"] == round(meetings["score"], 2)
     assert meetings["date"] == "2024-W13"
     assert (meetings["start"], meetings["end"]) == ("2024-03-25", "2024-03-31")
     assert meetings["topics"] == ["hollywood-meetings", "sora"]

@@ -22,6 +22,7 @@ import icalendar
 
 from tracker import __version__
 from tracker.clock import isoformat_z, to_aware_utc
+from tracker.events.rank import rank_key
 from tracker.views import EventView, FeedHealth, MentionView
 
 FORMATS = ("table", "json", "csv", "ics", "atom", "html")
@@ -288,11 +289,13 @@ def render_timeline(
         "atom": lambda events, now, title, topic_titles: _render_atom(
             events, now, title, topic_titles, feed_id=feed_id, self_url=self_url
         ),
-        "html": _render_html,
+        "html": lambda events, now, title, topic_titles: _render_html(events, now, title, topic_titles, order=order),
     }
     if fmt not in renderers:
         raise ValueError(f"unknown timeline format {fmt!r} (use one of {', '.join(FORMATS)})")
-    return renderers[fmt](_ordered(events, order), now, title, topic_titles)
+    # Views from the store come scored; others (built by hand) are scored as of now.
+    scored = [e if e.score is not None else e.scored(now) for e in events]
+    return renderers[fmt](_ordered(scored, order), now, title, topic_titles)
 
 
 def atom_feed_id(database_id: uuid.UUID, title: str) -> str:
@@ -520,6 +523,16 @@ _CHART_W = 1000  # px of time axis; the page scrolls sideways below that
 _ROW_H = 24
 _LABEL_MAX = 340
 _OTHER = "\x00other"  # lane key for events without topics; cannot clash with a topic name
+# A page with more events than this leads with its key developments and folds the rest by month.
+KEY_AFTER = 15
+# How many key developments lead a big page (the highest scores, shown in date order).
+KEY_DEVELOPMENTS = 12
+# Sources listed on a key development's card; the rest are in the full list.
+KEY_SOURCES = 3
+# Headlines (the month's highest scores) shown on a folded month.
+PERIOD_HEADLINES = 3
+# A heat map spanning fewer years shows every year, gaps included; longer ones only years with events.
+HEATMAP_YEARS = 30
 
 
 @dataclass(frozen=True)
@@ -652,7 +665,7 @@ def _layout(events: Sequence[EventView], d0: date, d1: date) -> list[list[_Mark]
     return rows
 
 
-def _mark_html(m: _Mark, colour: str) -> str:
+def _mark_html(m: _Mark, colour: str, anchor: str = "ev-") -> str:
     e = m.event
     mod = (e.mod or "").upper()
     classes = ["mark", "dot" if e.granularity == "day" else "bar"]
@@ -671,8 +684,8 @@ def _mark_html(m: _Mark, colour: str) -> str:
         label_style += ";text-align:right"
     tip = f"{when(e)}: {_one_line(e.summary)}"
     return (
-        f'<a class="{" ".join(classes)}" style="{style}" href="#ev-{_E(e.id)}" title="{_E(tip)}"></a>'
-        f'<a class="label{" inside" if m.label_align == "inside" else ""}" style="{label_style}" href="#ev-{_E(e.id)}" title="{_E(tip)}">'
+        f'<a class="{" ".join(classes)}" style="{style}" href="#{anchor}{_E(e.id)}" title="{_E(tip)}"></a>'
+        f'<a class="label{" inside" if m.label_align == "inside" else ""}" style="{label_style}" href="#{anchor}{_E(e.id)}" title="{_E(tip)}">'
         f"<b>{_E(when(e))}</b> {_E(_one_line(e.summary))}</a>"
     )
 
@@ -687,84 +700,27 @@ def _highlight(quote: str, expression: str) -> str:
     return f"{_E(quote[:at])}<mark>{_E(quote[at:end])}</mark>{_E(quote[end:])}"
 
 
-def _render_html(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
-    # The chart packs marks left to right whatever order the list below is in.
-    by_date = _ordered(events)
-    lanes: dict[str, list[EventView]] = {}
+def _render_html(
+    events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str], *, order: str = "oldest"
+) -> str:
+    lanes_order: list[str] = []
     known = list(topic_titles)
     for t in sorted({t for e in events for t in e.topics}, key=lambda t: (t not in known, known.index(t) if t in known else 0, t)):
-        lanes[t] = []
-    for e in by_date:
-        for t in e.topics or (_OTHER,):
-            lanes.setdefault(t, []).append(e)
-    colours = {t: _PALETTE[i % len(_PALETTE)] for i, t in enumerate(lanes)}
+        lanes_order.append(t)
+    if any(not e.topics for e in events):
+        lanes_order.append(_OTHER)
+    colours = {t: _PALETTE[i % len(_PALETTE)] for i, t in enumerate(lanes_order)}
 
-    chart = []
-    if events:
-        d0, d1 = _domain(events)
-        scale = _CHART_W / (d1 - d0).days
-        grid = "".join(
-            f'<div class="tick" style="left:{(d - d0).days * scale:.1f}px"><span>{_E(text)}</span></div>'
-            for d, text in _ticks(d0, d1)
+    if not events:
+        body = '<p class="empty">No events.</p>'
+    elif len(events) <= KEY_AFTER:
+        body = (
+            _chart_html(events, now, topic_titles, colours, anchor="ev-")
+            + _LEGEND
+            + f'<ol class="events">{"".join(_item_html(e, topic_titles, colours) for e in events)}</ol>'
         )
-        today = to_aware_utc(now).date()
-        if d0 <= today <= d1:
-            grid += f'<div class="now" style="left:{(today - d0).days * scale:.1f}px"><span>now</span></div>'
-        first, last = min(e.start for e in events).year, max(e.end for e in events).year
-        years = str(first) if first == last else f"{first}–{last}"
-        chart.append(
-            f'<div class="lane axis"><div class="lane-name years">{_E(years)}</div><div class="track">{grid}</div></div>'
-        )
-        for topic, lane_events in lanes.items():
-            rows = _layout(lane_events, d0, d1)
-            name = "no topic" if topic == _OTHER else topic_titles.get(topic, topic)
-            marks = "".join(
-                f'<div class="row">{"".join(_mark_html(m, colours[topic]) for m in row)}</div>' for row in rows
-            )
-            lines = "".join(
-                f'<div class="line" style="left:{(d - d0).days * scale:.1f}px"></div>' for d, _ in _ticks(d0, d1)
-            )
-            chart.append(
-                f'<div class="lane"><div class="lane-name" style="border-color:{colours[topic]}">'
-                f"{_E(name)}<small>{len(lane_events)} event{'s' if len(lane_events) != 1 else ''}</small></div>"
-                f'<div class="track">{lines}{marks}</div></div>'
-            )
-
-    items = []
-    for e in events:
-        chips = "".join(
-            f'<span class="chip" style="border-color:{colours.get(t, "#888")}">{_E(topic_titles.get(t, t))}</span>'
-            for t in e.topics
-        )
-        sources = []
-        for m in _sources(e):
-            url = safe_url(m.url)
-            title_html = _E(_one_line(m.title) or "(untitled)")
-            link = f'<a href="{_E(url)}" rel="noopener noreferrer">{title_html}</a>' if url else title_html
-            published = to_aware_utc(m.published).strftime("%Y-%m-%d")
-            quote = f'<q>{_highlight(m.quote, m.expression)}</q>' if m.quote else ""
-            sources.append(
-                f"<li>{link} <span class=\"meta\">{_E(_one_line(m.feed))}, {published}</span>{quote}</li>"
-            )
-        precision = e.granularity + (f", {e.mod.lower()}" if e.mod else "")
-        items.append(
-            f'<li id="ev-{_E(e.id)}"><div class="when">{_E(when(e))}'
-            f'<span class="meta">{_E(precision)} · {_E(e.start.isoformat())} – {_E(e.end.isoformat())}</span></div>'
-            f'<div class="summary">{_E(_one_line(e.summary))}</div><div>{chips}</div>'
-            f'<details{" open" if len(sources) <= 3 else ""}><summary>{len(sources)} source{"s" if len(sources) != 1 else ""}</summary>'
-            f'<ul class="sources">{"".join(sources)}</ul></details></li>'
-        )
-
-    body = (
-        f'<div class="chart">{"".join(chart)}</div>'
-        '<p class="legend"><span class="mark dot" style="--c:#555"></span> a day '
-        '<span class="mark bar" style="--c:#555;width:36px"></span> a week, month or longer '
-        '<span class="mark bar approx" style="--c:#555;width:36px"></span> approximate '
-        '<span class="mark bar" style="--c:#555;width:36px;background:linear-gradient(to right,#555 35%,transparent)"></span> early in the period</p>'
-        f'<ol class="events">{"".join(items)}</ol>'
-        if events
-        else '<p class="empty">No events.</p>'
-    )
+    else:
+        body = _big_html(events, now, topic_titles, colours, order)
     count = f"{len(events)} event{'s' if len(events) != 1 else ''}"
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -782,6 +738,237 @@ def _render_html(events: list[EventView], now: datetime, title: str, topic_title
 </body>
 </html>
 """
+
+
+_LEGEND = (
+    '<p class="legend"><span class="mark dot" style="--c:#555"></span> a day '
+    '<span class="mark bar" style="--c:#555;width:36px"></span> a week, month or longer '
+    '<span class="mark bar approx" style="--c:#555;width:36px"></span> approximate '
+    '<span class="mark bar" style="--c:#555;width:36px;background:linear-gradient(to right,#555 35%,transparent)"></span> early in the period</p>'
+)
+
+
+def _chart_html(
+    events: Sequence[EventView],
+    now: datetime,
+    topic_titles: Mapping[str, str],
+    colours: Mapping[str, str],
+    *,
+    anchor: str,
+    noun: str = "event",
+) -> str:
+    """The time axis with one lane per topic; marks link to #{anchor}{id}."""
+    # The chart packs marks left to right whatever order the list below is in.
+    by_date = _ordered(events)
+    lanes: dict[str, list[EventView]] = {t: [] for t in colours}
+    for e in by_date:
+        for t in e.topics or (_OTHER,):
+            lanes[t].append(e)
+    d0, d1 = _domain(events)
+    scale = _CHART_W / (d1 - d0).days
+    ticks = _ticks(d0, d1)
+    grid = "".join(
+        f'<div class="tick" style="left:{(d - d0).days * scale:.1f}px"><span>{_E(text)}</span></div>' for d, text in ticks
+    )
+    today = to_aware_utc(now).date()
+    if d0 <= today <= d1:
+        grid += f'<div class="now" style="left:{(today - d0).days * scale:.1f}px"><span>now</span></div>'
+    first, last = min(e.start for e in events).year, max(e.end for e in events).year
+    years = str(first) if first == last else f"{first}–{last}"
+    chart = [f'<div class="lane axis"><div class="lane-name years">{_E(years)}</div><div class="track">{grid}</div></div>']
+    lines = "".join(f'<div class="line" style="left:{(d - d0).days * scale:.1f}px"></div>' for d, _ in ticks)
+    for topic, lane_events in lanes.items():
+        if not lane_events:
+            continue
+        rows = _layout(lane_events, d0, d1)
+        name = "no topic" if topic == _OTHER else topic_titles.get(topic, topic)
+        marks = "".join(
+            f'<div class="row">{"".join(_mark_html(m, colours[topic], anchor) for m in row)}</div>' for row in rows
+        )
+        chart.append(
+            f'<div class="lane"><div class="lane-name" style="border-color:{colours[topic]}">'
+            f"{_E(name)}<small>{_count(len(lane_events), noun)}</small></div>"
+            f'<div class="track">{lines}{marks}</div></div>'
+        )
+    return f'<div class="chart">{"".join(chart)}</div>'
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _chips(e: EventView, topic_titles: Mapping[str, str], colours: Mapping[str, str]) -> str:
+    return "".join(
+        f'<span class="chip" style="border-color:{colours.get(t, "#888")}">{_E(topic_titles.get(t, t))}</span>'
+        for t in e.topics
+    )
+
+
+def _source_html(m: MentionView) -> str:
+    url = safe_url(m.url)
+    title_html = _E(_one_line(m.title) or "(untitled)")
+    link = f'<a href="{_E(url)}" rel="noopener noreferrer">{title_html}</a>' if url else title_html
+    published = to_aware_utc(m.published).strftime("%Y-%m-%d")
+    q = f"<q>{_highlight(m.quote, m.expression)}</q>" if m.quote else ""
+    return f'<li>{link} <span class="meta">{_E(_one_line(m.feed))}, {published}</span>{q}</li>'
+
+
+def _key_source_html(m: MentionView) -> str:
+    """A source on one line of a key development's card: the outlet first, as it is cut at the end."""
+    url = safe_url(m.url)
+    title_html = _E(_one_line(m.title) or "(untitled)")
+    link = f'<a href="{_E(url)}" rel="noopener noreferrer">{title_html}</a>' if url else title_html
+    return f'<li><span class="outlet">{_E(_one_line(m.feed))}</span> {link}</li>'
+
+
+def _weight(e: EventView, outlets: int) -> str:
+    """ "4 outlets · 5 sources · score 69.9": why an event is (or is not) a key development."""
+    score = f" · score {e.score:.1f}" if e.score is not None else ""
+    return f"{_count(outlets, 'outlet')} · {_count(e.sources, 'source')}{score}"
+
+
+def _item_html(
+    e: EventView,
+    topic_titles: Mapping[str, str],
+    colours: Mapping[str, str],
+    *,
+    key: bool = False,
+    outlets: int | None = None,
+) -> str:
+    """One event of the full list: date, precision, summary, topics, its sources folded.
+
+    On a big page (thousands of events; `outlets` given) items are compact: the sources
+    stay folded behind a line that says how many outlets and sources there are, with the topics.
+    """
+    sources = [_source_html(m) for m in _sources(e)]
+    precision = e.granularity + (f", {e.mod.lower()}" if e.mod else "")
+    star = '<span class="star" title="key development">★</span> ' if key else ""
+    marked = ' class="key"' if key else ""
+    head = (
+        f'<li id="ev-{_E(e.id)}"{marked}><div class="when">{star}{_E(when(e))}'
+        f'<span class="meta">{_E(precision)} · {_E(e.start.isoformat())} – {_E(e.end.isoformat())}</span></div>'
+        f'<div class="summary">{_E(_one_line(e.summary))}</div>'
+    )
+    listed = f'<ul class="sources">{"".join(sources)}</ul></details></li>'
+    if outlets is not None:
+        return f"{head}<details><summary>{_E(_weight(e, outlets))} {_chips(e, topic_titles, colours)}</summary>{listed}"
+    opened = " open" if len(sources) <= 3 else ""
+    return (
+        f"{head}<div>{_chips(e, topic_titles, colours)}</div>"
+        f'<details{opened}><summary>{_count(len(sources), "source")}</summary>{listed}'
+    )
+
+
+def _month_key(e: EventView) -> tuple[int, int]:
+    """(year, month) of the event's start; month 0 for a date vaguer than a month."""
+    if e.granularity in ("day", "week", "month") or (e.end - e.start).days < 31:
+        return e.start.year, e.start.month
+    return e.start.year, 0
+
+
+def _month_name(key: tuple[int, int]) -> str:
+    year, month = key
+    return f"{_MONTHS[month - 1]} {year}" if month else f"{year}: a season, quarter, the year or longer"
+
+
+def _month_id(key: tuple[int, int]) -> str:
+    return f"p-{key[0]:04d}-{key[1]:02d}"
+
+
+def _big_html(
+    events: list[EventView], now: datetime, topic_titles: Mapping[str, str], colours: Mapping[str, str], order: str
+) -> str:
+    """A big story: the key developments first, then every event by month, folded."""
+    # Outlets counted once per event: it takes a pass over the event's mentions.
+    counts = {e.id: e.outlets for e in events}
+    ranks = {e.id: rank_key(e.score or 0.0, counts[e.id], e.start, e.end, e.id) for e in events}
+
+    def best(among: Sequence[EventView], n: int) -> list[EventView]:
+        return sorted(among, key=lambda e: ranks[e.id])[:n]
+
+    def outlets(e: EventView) -> int:
+        return counts[e.id]
+
+    key = _ordered(best(events, KEY_DEVELOPMENTS))
+    key_ids = {e.id for e in key}
+    cards = []
+    for e in key:
+        sources = _sources(e)
+        shown = "".join(_key_source_html(m) for m in sources[:KEY_SOURCES])
+        more = (
+            f'<li class="more"><a href="#ev-{_E(e.id)}">all {_count(len(sources), "source")} with quotes</a></li>'
+            if len(sources) > KEY_SOURCES
+            else f'<li class="more"><a href="#ev-{_E(e.id)}">quotes</a></li>'
+        )
+        cards.append(
+            f'<li id="key-{_E(e.id)}"><div class="when">{_E(when(e))}</div>'
+            f'<div class="summary">{_E(_one_line(e.summary))}</div>'
+            f'<div class="meta weight">{_E(_weight(e, outlets(e)))}</div><div>{_chips(e, topic_titles, colours)}</div>'
+            f'<ul class="sources">{shown}{more}</ul></li>'
+        )
+    lead = (
+        f'<section class="key"><h2>Key developments</h2><p class="meta">The {len(key)} highest-scoring of '
+        f"{_count(len(events), 'event')}: reported by the most outlets and articles, around their date, "
+        f'with a precise date.</p><ol class="keys">{"".join(cards)}</ol></section>'
+    )
+    chart = _chart_html(key, now, topic_titles, colours, anchor="key-", noun="key development")
+
+    # Periods in the list's order (newest first when asked); events in it keep theirs.
+    periods: dict[tuple[int, int], list[EventView]] = {}
+    for e in events:
+        periods.setdefault(_month_key(e), []).append(e)
+    keys = sorted(periods, reverse=order == "newest")
+    folds = []
+    for k in keys:
+        members = periods[k]
+        heads = best(members, PERIOD_HEADLINES)
+        headlines = "".join(
+            f'<span class="head">{"★ " if e.id in key_ids else ""}{_E(_one_line(e.summary))}</span>' for e in heads
+        )
+        items = "".join(_item_html(e, topic_titles, colours, key=e.id in key_ids, outlets=outlets(e)) for e in members)
+        folds.append(
+            f'<details class="period" id="{_month_id(k)}"><summary><b>{_E(_month_name(k))}</b> '
+            f'<span class="meta">{_count(len(members), "event")}</span><span class="heads">{headlines}</span></summary>'
+            f'<ol class="events">{items}</ol></details>'
+        )
+    return (
+        lead
+        + chart
+        + '<p class="legend">The chart shows the key developments; every event is in the list below.</p>'
+        + f'<section class="all"><h2>All {_count(len(events), "event")}</h2>'
+        + _heatmap(periods, key_ids)
+        + '<p class="meta hint">Each month is folded: open it for its events, or click a month above. ★ marks a key development.</p>'
+        + "".join(folds)
+        + "</section>"
+    )
+
+
+def _heatmap(periods: Mapping[tuple[int, int], list[EventView]], key_ids: set[str]) -> str:
+    """Events per month as a grid (years down, months across) of links to the months."""
+    years = sorted({y for y, _ in periods})
+    if years[-1] - years[0] < HEATMAP_YEARS:
+        years = list(range(years[0], years[-1] + 1))  # gaps show as empty rows
+    peak = max(len(v) for v in periods.values())
+    head = "".join(f"<th>{m[:3]}</th>" for m in _MONTHS)
+    rows = []
+    for y in years:
+        cells = []
+        for m in (*range(1, 13), 0):
+            members = periods.get((y, m))
+            if not members:
+                cells.append("<td></td>")
+                continue
+            alpha = 0.12 + 0.88 * (len(members) / peak) ** 0.5
+            keys = sum(1 for e in members if e.id in key_ids)
+            tip = f"{_month_name((y, m))}: {_count(len(members), 'event')}" + (f", {keys} key" if keys else "")
+            dark = " dark" if alpha > 0.55 else ""
+            star = "★" if keys else ""
+            cells.append(
+                f'<td><a class="cell{dark}" style="background:rgba(37,99,235,{alpha:.2f})" '
+                f'href="#{_month_id((y, m))}" title="{_E(tip)}">{star}{len(members)}</a></td>'
+            )
+        rows.append(f"<tr><th>{y}</th>{''.join(cells)}</tr>")
+    return f'<table class="heat"><tr><th></th>{head}<th title="a season, quarter, the year or longer">year+</th></tr>{"".join(rows)}</table>'
 
 
 _CSS = f"""
@@ -828,6 +1015,37 @@ summary {{ cursor: pointer; color: var(--muted); font-size: .9em; }}
 .sources q {{ display: block; color: #374151; font-size: .9em; margin-top: 2px; }}
 mark {{ background: #fef08a; }}
 .empty {{ color: var(--muted); font-size: 1.1em; margin: 32px 0; }}
+h2 {{ font-size: 1.2rem; margin: 24px 0 4px; }}
+section > p.meta {{ margin: 0 0 10px; }}
+.keys {{ list-style: none; padding: 0; margin: 0 0 20px; display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 10px; }}
+.keys > li {{ background: #fff; border: 1px solid var(--rule); border-left: 4px solid #2563eb; border-radius: 8px; padding: 8px 12px; min-width: 0; }}
+.keys > li:target {{ outline: 3px solid #93c5fd; }}
+.keys .when {{ font-size: .9em; }}
+.keys .summary {{ font-weight: 600; font-size: 1em; margin: 0 0 2px; }}
+.keys .sources {{ font-size: .85em; padding-left: 16px; }}
+.keys .sources li {{ margin: 1px 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.meta.weight {{ margin: 0 0 4px; }}
+.star {{ color: #d97706; }}
+.outlet {{ color: var(--muted); font-weight: 600; }}
+.heat {{ border-collapse: separate; border-spacing: 2px; font-size: 12px; margin: 8px 0 12px; }}
+.heat th {{ font-weight: 400; color: var(--muted); padding: 0 4px; text-align: right; }}
+.heat td {{ width: 52px; height: 22px; padding: 0; background: #f3f4f6; border-radius: 3px; }}
+.heat .cell {{ display: block; height: 100%; line-height: 22px; text-align: center; color: #1e3a8a; text-decoration: none; border-radius: 3px; }}
+.heat .cell.dark {{ color: #fff; }}
+.heat .cell:hover {{ outline: 2px solid #1e3a8a; }}
+.hint {{ margin: 0 0 8px; }}
+.period {{ background: #fff; border: 1px solid var(--rule); border-radius: 8px; margin: 0 0 6px; padding: 6px 12px; }}
+.period[open] {{ background: transparent; }}
+.period:target {{ outline: 3px solid #93c5fd; }}
+.period > summary {{ color: var(--ink); font-size: 1em; padding: 2px 0; }}
+.period .heads {{ display: block; color: var(--muted); font-size: .85em; margin: 2px 0 0 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.period .head + .head::before {{ content: " · "; }}
+.period .events {{ margin: 8px 0 4px; }}
+.period .events > li {{ padding: 6px 12px; margin: 0 0 6px; }}
+.period .events .summary {{ margin: 0; }}
+.period .events details {{ margin-top: 2px; }}
+.period .events .chip {{ margin: 0 0 0 6px; }}
+.events > li.key {{ border-left: 4px solid #d97706; }}
 """
 
 

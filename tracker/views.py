@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from tracker.clock import isoformat_z
+from tracker.events import rank
 
 # The granularities of interface.md, finest first; renderers rely on this order.
 GRANULARITIES = ("day", "week", "month", "quarter", "season", "half", "year", "decade")
@@ -22,6 +24,11 @@ class MentionView:
     published: datetime
     expression: str
     quote: str
+
+    @property
+    def article(self) -> str:
+        """What identifies the article: its URL, else its feed and title."""
+        return self.url or f"{self.feed}\x00{self.title}"
 
     def to_dict(self) -> dict[str, Any]:
         """The mention object of interface.md."""
@@ -50,6 +57,8 @@ class EventView:
     first_seen: datetime
     updated: datetime
     mentions: tuple[MentionView, ...] = ()
+    # How much the event matters, 0-100 (tracker.events.rank); None until scored (scored()).
+    score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The event object of interface.md, plus "mod" (null when the date is unmodified)."""
@@ -64,13 +73,51 @@ class EventView:
             "topics": list(self.topics),
             "first_seen": isoformat_z(self.first_seen),
             "updated": isoformat_z(self.updated),
+            "sources": self.sources,
+            "outlets": self.outlets,
+            "score": None if self.score is None else round(self.score, 2),
             "mentions": [m.to_dict() for m in self.mentions],
         }
 
     @property
     def sources(self) -> int:
         """Distinct articles behind the event (a re-polled article counts once)."""
-        return len({m.url or f"{m.feed}\x00{m.title}" for m in self.mentions})
+        return len({m.article for m in self.mentions})
+
+    @property
+    def outlets(self) -> int:
+        """Distinct outlets behind the event: feeds, or sites within an aggregator feed."""
+        return rank.count_outlets(self.features().mentions)
+
+    def features(self) -> rank.EventFeatures:
+        """What tracker.events.rank scores."""
+        return event_features(self.granularity, self.start, self.end, self.mod, self.first_seen, self.updated, self.mentions)
+
+    def scored(self, now: datetime | None) -> EventView:
+        """This event with its score as of now (None: without the recency boost)."""
+        return replace(self, score=rank.score_event(self.features(), now))
+
+
+def event_features(
+    granularity: str,
+    start: date,
+    end: date,
+    mod: str | None,
+    first_seen: datetime,
+    updated: datetime,
+    mentions: Sequence[MentionView],
+) -> rank.EventFeatures:
+    """What tracker.events.rank scores, for an event not yet made a view (the store scores
+    while it builds views)."""
+    return rank.EventFeatures(
+        granularity=granularity,
+        start=start,
+        end=end,
+        mod=mod,
+        first_seen=first_seen,
+        updated=updated,
+        mentions=tuple(rank.MentionFeatures(m.published, m.feed, m.article, rank.site_of(m.url)) for m in mentions),
+    )
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,12 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--search", metavar="TEXT", help="Full-text search over summaries and quotes (word* for prefixes).")
 @click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only events with a source in this feed.", shell_complete=feed_names)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many events.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Only the N highest-scoring events (key developments) of those the other options keep, still in date order.",
+)
 @click.option("--order", type=click.Choice(ORDERS), default="oldest", show_default=True, help="By event date: oldest or newest first.")
 @click.option("--url", "public_url", metavar="URL", callback=_public_url, help="Where the Atom feed will be published: its rel=self link (default: the -o file).")
 @click.option(
@@ -75,6 +81,7 @@ def timeline(
     search: str | None,
     feeds: tuple[str, ...],
     limit: int | None,
+    top: int | None,
     order: str,
     public_url: str | None,
     fmt: str | None,
@@ -82,7 +89,9 @@ def timeline(
 ) -> None:
     """The timeline, ordered by event date.
 
-    An event is kept when its interval overlaps --since/--until.
+    An event is kept when its interval overlaps --since/--until. --top N keeps the N
+    events with the highest score (more outlets and sources, reported around the
+    event's date, a precise date; see the JSON "score").
 
     \b
     Examples:
@@ -92,6 +101,7 @@ def timeline(
       tracker timeline -o story.ics              # the format follows the extension
       tracker timeline --format html -o story.html
       tracker timeline --order newest --limit 10      # the ten latest events
+      tracker timeline --top 12                       # the twelve key developments
       tracker timeline -o feed.atom --url https://news.example/feed.atom
     """
     from tracker.render import atom_feed_id, output_width, render_timeline, self_link
@@ -108,16 +118,20 @@ def timeline(
     for name in feeds:
         config.feed(name)
     tracker = open_tracker(ctx, read_only=True)
+    now = tracker.clock()
     events = query(
         tracker.store,
-        TimelineQuery(topics=topics, since=since, until=until, search=search, feeds=feeds, limit=limit, order=order),
+        TimelineQuery(
+            topics=topics, since=since, until=until, search=search, feeds=feeds, limit=limit, order=order, top=top
+        ),
+        now=now,
     )
     titles = {name: t.display for name, t in config.topics.items()}
     width = output_width(to_stdout=is_stdout(output))
     title = "tracker timeline" + (f": {', '.join(titles[t] for t in topics)}" if topics else "")
     db_id = database_id(tracker.store) if fmt == "atom" else None
     rendered = render_timeline(
-        events, fmt, now=tracker.clock(), title=title, topic_titles=titles, width=width, order=order,
+        events, fmt, now=now, title=title, topic_titles=titles, width=width, order=order,
         feed_id=atom_feed_id(db_id, title) if db_id else None,
         self_url=self_link(public_url, None if is_stdout(output) else output),
     )
@@ -142,7 +156,7 @@ def event(ctx: click.Context, event_id: str, fmt: str) -> None:
     from tracker.store.timeline import get_event
 
     tracker = open_tracker(ctx, read_only=True)
-    found = get_event(tracker.store, event_id)
+    found = get_event(tracker.store, event_id, now=tracker.clock())
     if found is None:
         raise TrackerError(f"no event with id {event_id!r} (see tracker timeline)")
     if fmt == "json":
@@ -152,7 +166,11 @@ def event(ctx: click.Context, event_id: str, fmt: str) -> None:
     click.echo(f"{found.id}  {when}  [{', '.join(found.topics)}]")
     click.echo(f"  {found.summary}")
     click.echo(f"  {found.start.isoformat()} .. {found.end.isoformat()} ({found.granularity}, value {found.value})")
-    click.echo(f"  {found.sources} source{'s' if found.sources != 1 else ''}:")
+    outlets = found.outlets
+    click.echo(
+        f"  {found.sources} source{'s' if found.sources != 1 else ''}, {outlets} outlet{'s' if outlets != 1 else ''},"
+        f" score {found.score or 0:.2f}:"
+    )
     for m in found.mentions:
         click.echo(f"  - {m.feed}: {m.title}")
         click.echo(f"    {m.url or '(no link)'}  published {m.published:%Y-%m-%d %H:%M}Z")

@@ -19,6 +19,7 @@ from tracker.config import Config, DigestConfig
 from tracker.digest._render import NEW, UPDATED, Development, Rendered, Source, build_message, render
 from tracker.digest._smtp import MailSender, SmtpError
 from tracker.errors import ConfigError, DigestError
+from tracker.events import rank
 from tracker.render import format_when
 from tracker.store import Store
 from tracker.store.models import Digest, DigestItem, DigestMark, Entry, Event, EventTopic, Feed, Mention
@@ -177,9 +178,11 @@ class Outbox:
             else:
                 rows.append((event, None, 0, "", None))
         sources = self._sources(s, [r[0].pk for r in rows])
+        now = self.clock()
         out = []
         for event, previous, old_sources, old_when, reported in rows:
             when = format_when(event.value, event.mod, event.granularity, event.start, event.end)
+            weight = rank.breakdown(_features(event, sources.get(event.pk, ())), now)
             out.append(
                 Development(
                     event_pk=event.pk,
@@ -195,6 +198,8 @@ class Outbox:
                     topics=tuple(event.topics.split()),
                     sources=tuple(sources.get(event.pk, ())),
                     source_count=max(event.sources, len(sources.get(event.pk, ()))),
+                    score=weight.score,
+                    outlets=weight.outlets,
                 )
             )
         return out
@@ -206,17 +211,18 @@ class Outbox:
         seen: set[tuple[int, int]] = set()
         for i in range(0, len(pks), 500):
             rows = s.execute(
-                select(Mention.event_pk, Entry.id, Feed.name, Entry.title, Entry.link)
+                select(Mention.event_pk, Entry.id, Feed.name, Entry.title, Entry.link, Entry.published)
                 .join(Entry, Entry.id == Mention.entry_id)
                 .join(Feed, Feed.id == Entry.feed_id)
                 .where(Mention.event_pk.in_(pks[i : i + 500]))
                 .order_by(Entry.published, Entry.id)
             )
-            for event_pk, entry_id, feed, title, link in rows:
+            for event_pk, entry_id, feed, title, link, published in rows:
                 if event_pk is None or (event_pk, entry_id) in seen:
                     continue
                 seen.add((event_pk, entry_id))
-                out.setdefault(event_pk, []).append(Source(outlet=feed, title=title, url=link))
+                source = Source(outlet=feed, title=title, url=link, published=to_aware_utc(published))
+                out.setdefault(event_pk, []).append(source)
         return out
 
     def _render(self, developments: Sequence[Development]) -> Rendered:
@@ -491,6 +497,27 @@ class Outbox:
                 )
         # Not logged here: the CLI prints it as its one line, maybe_send logs it.
         return DigestNotSent(message, permanent=permanent, reply=reply)
+
+
+def _features(event: Event, sources: Sequence[Source]) -> rank.EventFeatures:
+    """What tracker.events.rank scores, as the timeline's views give it (the same score)."""
+    return rank.EventFeatures(
+        granularity=event.granularity,
+        start=event.start,
+        end=event.end,
+        mod=event.mod,
+        first_seen=to_aware_utc(event.first_seen),
+        updated=to_aware_utc(event.updated),
+        mentions=tuple(
+            rank.MentionFeatures(
+                published=src.published or to_aware_utc(event.first_seen),
+                feed=src.outlet,
+                article=src.url or f"{src.outlet}\x00{src.title}",
+                site=rank.site_of(src.url),
+            )
+            for src in sources
+        ),
+    )
 
 
 def _changes(event: Event, when: str, old_sources: int, old_when: str, reported: datetime | None) -> str:

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, Unpack
 
-from sqlalchemy import Select, and_, func, or_, select, text, union_all
+from sqlalchemy import Row, Select, and_, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from tracker.clock import to_aware_utc
 from tracker.errors import UsageError
+from tracker.events import rank
 from tracker.store._store import Store
 from tracker.store.models import SPAN_CLASSES, Entry, Event, EventTopic, Feed, Mention
-from tracker.views import EventView, MentionView
+from tracker.views import EventView, MentionView, event_features
 
 # Above this many full-text matches, walking events in date order beats sorting matches.
 COMMON_MATCHES = 5000
 _FTS_TOKEN = re.compile(r"\w+\*?", re.UNICODE)
+# Event keys per IN (...) list: well under SQLite's parameter limit.
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class TimelineQuery:
     limit: int | None = None
     # "oldest" or "newest" first; with a limit, newest keeps the latest events.
     order: str = "oldest"
+    # Only the `top` highest-scoring of the events the other filters (limit included) keep.
+    top: int | None = None
 
 
 def fts_query(search: str) -> str | None:
@@ -67,8 +74,9 @@ def _range_pks(q: TimelineQuery, topic: str | None) -> list[Select[int]]:
     return parts
 
 
-def timeline(store: Store, q: TimelineQuery) -> list[EventView]:
-    """The events matching q, ordered by date (q.order), each with its mentions."""
+def timeline(store: Store, q: TimelineQuery, *, now: datetime | None = None) -> list[EventView]:
+    """The events matching q, ordered by date (q.order), each with its mentions and its
+    score as of `now` (None: scored without the recency boost)."""
     with store.read() as s:
         if q.order == "newest":
             # The exact reverse of the oldest-first order, ties included.
@@ -105,38 +113,124 @@ def timeline(store: Store, q: TimelineQuery) -> list[EventView]:
             )
         if q.limit is not None:
             stmt = stmt.limit(q.limit)
-        events = list(s.scalars(stmt))
-        return _views(s, events)
+        if q.top is None:
+            return _views(s, list(s.scalars(stmt)), now)
+        # Every candidate is scored: read only the columns that takes (through Core: ORM
+        # rows cost more than the scoring), then load the chosen.
+        candidates = s.connection().execute(
+            stmt.with_only_columns(Event.pk, Event.id, Event.granularity, Event.start, Event.end, Event.mod)
+        ).all()
+        chosen = _top(s, candidates, q.top, now)
+        position = {pk: i for i, pk in enumerate(chosen)}
+        events = sorted(s.scalars(select(Event).where(Event.pk.in_(chosen))), key=lambda e: position[e.pk])
+        return _views(s, events, now)
 
 
-def get_event(store: Store, event_id: str) -> EventView | None:
-    """One event by id (or an unambiguous id prefix), with all its mentions; None when none.
+def get_event(store: Store, event_id: str, *, now: datetime | None = None) -> EventView | None:
+    """One event by id (or an unambiguous id prefix), with all its mentions and its score
+    as of `now`; None when none.
 
     Raises UsageError when the prefix starts several events' ids.
     """
     with store.read() as s:
         exact = list(s.scalars(select(Event).where(Event.id == event_id)))
         if exact:
-            return _views(s, exact)[0]
+            return _views(s, exact, now)[0]
         matching = Event.id.startswith(event_id, autoescape=True)
         rows = list(s.scalars(select(Event).where(matching).limit(2)))
         if len(rows) > 1:
             count = s.scalar(select(func.count()).select_from(Event).where(matching))
             raise UsageError(f"ambiguous: {count} events start with {event_id} (give more of the id)")
-        return _views(s, rows)[0] if rows else None
+        return _views(s, rows, now)[0] if rows else None
 
 
-def _views(s: Session, events: Sequence[Event]) -> list[EventView]:
+def _top(s: Session, candidates: Sequence[Row[Unpack[tuple[Any, ...]]]], n: int, now: datetime | None) -> list[int]:
+    """The keys of the n best candidates by rank.rank_key, in the candidates' order.
+
+    candidates: (pk, id, granularity, start, end, mod) rows. Scoring
+    reads an event's mentions; most events of a big story have one or two articles, and
+    rank.upper_bound from the article count alone shows they cannot make the top. So
+    events are scored from the highest bound down, until the bound falls below the n-th
+    best score found.
+    """
+    if len(candidates) <= n:
+        return [c.pk for c in candidates]
+    by_pk = {c.pk: c for c in candidates}
+    pks = list(by_pk)
+    articles: dict[int | None, int] = {}
+    for i in range(0, len(pks), _CHUNK):
+        # Entries, not articles: one article in two feeds is two entries, so this bounds it.
+        for pk, count in s.connection().execute(
+            select(Mention.event_pk, func.count(Mention.entry_id.distinct()))
+            .where(Mention.event_pk.in_(pks[i : i + _CHUNK]))
+            .group_by(Mention.event_pk)
+        ):
+            articles[pk] = count
+    bounds = {c.pk: rank.upper_bound(c.granularity, c.start, c.end, c.mod, articles.get(c.pk, 0)) for c in candidates}
+    order = sorted(pks, key=lambda pk: -bounds[pk])
+    keys: dict[int, tuple[float, int, date, date, str]] = {}
+    for i in range(0, len(order), _CHUNK):
+        if len(keys) >= n:
+            nth = heapq.nsmallest(n, keys.values())[-1]
+            # Scores compare as shown (2 decimals): a bound that rounds to the n-th score
+            # could still tie it and win on outlets, date or id.
+            if round(bounds[order[i]], 2) < -nth[0]:
+                break
+        batch = order[i : i + _CHUNK]
+        for pk, features in _features(s, [by_pk[pk] for pk in batch]).items():
+            b = rank.breakdown(features, now)
+            c = by_pk[pk]
+            keys[pk] = rank.rank_key(b.score, b.outlets, c.start, c.end, c.id)
+    chosen = set(heapq.nsmallest(n, keys, key=keys.__getitem__))
+    return [c.pk for c in candidates if c.pk in chosen]
+
+
+def _features(s: Session, events: Sequence[Row[Unpack[tuple[Any, ...]]]]) -> dict[int, rank.EventFeatures]:
+    """What rank scores, for (pk, id, granularity, start, end, mod) rows: only the columns
+    it needs, no quotes."""
+    pks = [e.pk for e in events]
+    seen = {
+        pk: (to_aware_utc(first_seen), to_aware_utc(updated))
+        for pk, first_seen, updated in s.connection().execute(
+            select(Event.pk, Event.first_seen, Event.updated).where(Event.pk.in_(pks))
+        )
+    }
+    mentions: dict[int | None, list[rank.MentionFeatures]] = defaultdict(list)
+    rows = s.connection().execute(
+        select(Mention.event_pk, Entry.link, Entry.title, Entry.published, Feed.name)
+        .join(Entry, Entry.id == Mention.entry_id)
+        .join(Feed, Feed.id == Entry.feed_id)
+        .where(Mention.event_pk.in_(pks))
+    )
+    for event_pk, link, title, published, feed in rows:
+        # The article as MentionView.article names it, so the score is the one shown.
+        article = link or f"{feed}\x00{title}"
+        mentions[event_pk].append(rank.MentionFeatures(to_aware_utc(published), feed, article, rank.site_of(link)))
+    return {
+        e.pk: rank.EventFeatures(
+            granularity=e.granularity,
+            start=e.start,
+            end=e.end,
+            mod=e.mod,
+            first_seen=seen[e.pk][0],
+            updated=seen[e.pk][1],
+            mentions=tuple(mentions.get(e.pk, ())),
+        )
+        for e in events
+    }
+
+
+def _views(s: Session, events: Sequence[Event], now: datetime | None) -> list[EventView]:
     if not events:
         return []
     by_event: dict[int | None, list[MentionView]] = defaultdict(list)
     pks = [e.pk for e in events]
-    for i in range(0, len(pks), 500):
+    for i in range(0, len(pks), _CHUNK):
         rows = s.execute(
             select(Mention.event_pk, Mention.expression, Mention.quote, Entry.link, Entry.title, Entry.published, Feed.name)
             .join(Entry, Entry.id == Mention.entry_id)
             .join(Feed, Feed.id == Entry.feed_id)
-            .where(Mention.event_pk.in_(pks[i : i + 500]))
+            .where(Mention.event_pk.in_(pks[i : i + _CHUNK]))
             .order_by(Entry.published, Mention.id)
         )
         for event_pk, expression, quote, link, title, published, feed in rows:
@@ -150,19 +244,25 @@ def _views(s: Session, events: Sequence[Event]) -> list[EventView]:
                     quote=quote,
                 )
             )
-    return [
-        EventView(
-            id=e.id,
-            value=e.value,
-            mod=e.mod,
-            granularity=e.granularity,
-            start=e.start,
-            end=e.end,
-            summary=e.summary,
-            topics=tuple(e.topics.split()),
-            first_seen=to_aware_utc(e.first_seen),
-            updated=to_aware_utc(e.updated),
-            mentions=tuple(by_event.get(e.pk, ())),
+    views = []
+    for e in events:
+        mentions = tuple(by_event.get(e.pk, ()))
+        first_seen, updated = to_aware_utc(e.first_seen), to_aware_utc(e.updated)
+        features = event_features(e.granularity, e.start, e.end, e.mod, first_seen, updated, mentions)
+        views.append(
+            EventView(
+                id=e.id,
+                value=e.value,
+                mod=e.mod,
+                granularity=e.granularity,
+                start=e.start,
+                end=e.end,
+                summary=e.summary,
+                topics=tuple(e.topics.split()),
+                first_seen=first_seen,
+                updated=updated,
+                mentions=mentions,
+                score=rank.score_event(features, now),
+            )
         )
-        for e in events
-    ]
+    return views
