@@ -23,6 +23,14 @@ def copy_samples(folder: Path) -> Path:
     return folder / "demo.yaml"
 
 
+def polled_samples(folder: Path) -> Path:
+    """samples/ copied into folder and polled once through the CLI; returns the config path."""
+    config = copy_samples(folder)
+    result = CliRunner().invoke(cli, ["--config", str(config), "poll"], env={"TRACKER_DATABASE_URL": None})
+    assert result.exit_code == 0, result.output
+    return config
+
+
 def timeline_json(config: Path, *args: str) -> list[dict[str, Any]]:
     """`tracker timeline --format json [args]` through the CLI; a non-zero exit fails the test."""
     result = CliRunner().invoke(cli, ["--config", str(config), "timeline", "--format", "json", *args])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from demo_copy import copy_samples, timeline_json
+from demo_copy import polled_samples, timeline_json
 from tracker.cli import cli
 
 READERS = [
@@ -50,10 +50,7 @@ def one_line(err: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    config = copy_samples(tmp_path_factory.mktemp("demo"))
-    result = CliRunner().invoke(cli, ["--config", str(config), "poll"])
-    assert result.exit_code == 0, result.output
-    return config
+    return polled_samples(tmp_path_factory.mktemp("demo"))
 
 
 @pytest.mark.parametrize("command", READERS, ids=lambda c: " ".join(c[:2]))

@@ -23,7 +23,7 @@ import feedparser
 import pytest
 from click.testing import CliRunner, Result
 
-from demo_copy import copy_samples, timeline_json
+from demo_copy import copy_samples, polled_samples, timeline_json
 from feedserver import FeedServer, Reply
 from test_digest_support import (  # noqa: F401  (fixtures)
     SmtpServer,
@@ -107,10 +107,7 @@ def with_tty_stderr(*args: str, timeout: float = 60) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """samples/ copied to a temp folder and polled once; returns the config path."""
-    config = copy_samples(tmp_path_factory.mktemp("demo"))
-    result = invoke(config, "poll", env={"TRACKER_DATABASE_URL": None})
-    assert result.exit_code == 0, result.output
-    return config
+    return polled_samples(tmp_path_factory.mktemp("demo"))
 
 
 # -- 1. tables take the width they are given ------------------------------------------------

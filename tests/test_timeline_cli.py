@@ -12,7 +12,7 @@ import feedparser
 import pytest
 from click.testing import CliRunner
 
-from demo_copy import copy_samples, timeline_json
+from demo_copy import polled_samples, timeline_json
 from tracker.cli import cli
 
 
@@ -20,11 +20,7 @@ from tracker.cli import cli
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """samples/ copied to a temp folder and polled once; returns the config path."""
-    folder = tmp_path_factory.mktemp("demo")
-    config = copy_samples(folder)
-    result = CliRunner().invoke(cli, ["--config", str(config), "poll"])
-    assert result.exit_code == 0, result.output
-    return config
+    return polled_samples(tmp_path_factory.mktemp("demo"))
 
 
 def test_json_shape_and_order(demo: Path) -> None:

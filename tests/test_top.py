@@ -14,7 +14,7 @@ import feedparser  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
 
-from demo_copy import copy_samples, timeline_json
+from demo_copy import polled_samples, timeline_json
 from test_digest_support import SmtpServer, add_event, open_tracker, smtp, write_config  # noqa: F401  (fixture)
 from test_render import EVIL, parse_page
 from tracker.cli import cli
@@ -28,10 +28,7 @@ NOW = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """samples/ copied to a temp folder and polled once; returns the config path."""
-    config = copy_samples(tmp_path_factory.mktemp("demo"))
-    result = CliRunner().invoke(cli, ["--config", str(config), "poll"])
-    assert result.exit_code == 0, result.output
-    return config
+    return polled_samples(tmp_path_factory.mktemp("demo"))
 
 
 def best_first(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

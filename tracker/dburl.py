@@ -11,17 +11,20 @@ EXTRA = {"postgresql": "postgresql"}
 DISTRIBUTION = "news-timeline-tracker"
 
 
+# Schemes that name a backend but no driver, and the driver tracker means by them:
+# psycopg 3, not SQLAlchemy's default psycopg2 (`postgres` is Heroku's spelling).
+_IMPLIED_DRIVER = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
 def normalize_database_url(url: str) -> str:
-    """`postgresql://` (and Heroku's `postgres://`) mean psycopg 3, not SQLAlchemy's default psycopg2."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+    """The URL with the driver tracker uses for its scheme (see _IMPLIED_DRIVER)."""
+    scheme, sep, rest = url.partition("://")
+    return _IMPLIED_DRIVER.get(scheme, scheme) + sep + rest if sep else url
 
 
 def driver_problem(url: URL) -> str | None:
     """Why `url` cannot be opened here (unsupported backend, driver not installed); None when it can."""
-    url = url.set(drivername=normalize_database_url(url.drivername + "://").removesuffix("://"))
+    url = url.set(drivername=_IMPLIED_DRIVER.get(url.drivername, url.drivername))
     backend = url.get_backend_name()
     if backend not in SUPPORTED:
         return f"{url.drivername!r} databases are not supported (use sqlite:///PATH or postgresql://...)"

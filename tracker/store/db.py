@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, QueuePool, create_engine, event
@@ -151,10 +152,17 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     return cfg
 
 
-def head_revision() -> str | None:
+@functools.cache
+def _scripts() -> Any:
+    """The migrations as Alembic's ScriptDirectory, read once per process: they do not
+    change while it runs, and every command asks for the head."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str | None:
+    return cast("str | None", _scripts().get_current_head())
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -166,20 +174,17 @@ def current_revision(engine: Engine) -> str | None:
 
 def known_revisions() -> list[str]:
     """Every migration revision, oldest first."""
-    from alembic.script import ScriptDirectory
-
-    return [r.revision for r in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
+    return [r.revision for r in reversed(list(_scripts().walk_revisions()))]
 
 
 def check_revision(revision: str) -> None:
     """Raise UsageError unless revision names a migration (or head, base, +N, -N)."""
-    from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
     if revision in ("head", "heads", "base") or revision[:1] in ("+", "-"):
         return
     try:
-        found = ScriptDirectory.from_config(alembic_config()).get_revisions(revision)
+        found = _scripts().get_revisions(revision)
     except CommandError:
         found = ()
     if not found:
