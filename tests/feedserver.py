@@ -60,10 +60,14 @@ def endless(chunk: bytes = b" ") -> Callable[[], Iterator[bytes]]:
 class FeedServer:
     """A threaded http.server on 127.0.0.1 with a free port.
 
-    Unknown paths answer 404. Every request is logged in `requests`.
+    Unknown paths answer 404. Every request is logged in `requests`, every accepted
+    connection counted in `connections`. `keep_alive` answers in HTTP/1.1 and keeps
+    connections open between requests (streamed replies still end with the connection).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_alive: bool = False) -> None:
+        self.keep_alive = keep_alive
+        self.connections = 0
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -122,6 +126,10 @@ class FeedServer:
         self.stop()
 
     # Used by the handler.
+    def _connected(self) -> None:
+        with self._lock:
+            self.connections += 1
+
     def _record(self, request: Request) -> Route | None:
         with self._lock:
             self.requests.append(request)
@@ -134,8 +142,13 @@ class FeedServer:
 
 def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.0: one request per connection, and a streamed body simply ends at close.
-        protocol_version = "HTTP/1.0"
+        # HTTP/1.0 unless keep_alive: one request per connection, and a streamed body
+        # simply ends at close.
+        protocol_version = "HTTP/1.1" if server.keep_alive else "HTTP/1.0"
+
+        def setup(self) -> None:
+            super().setup()
+            server._connected()
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -171,6 +184,10 @@ def _make_handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                     headers["Content-Encoding"] = "gzip"
                 if reply.stream is None and reply.status != 304:
                     headers.setdefault("Content-Length", str(len(body)))
+                elif reply.stream is not None and server.keep_alive:
+                    # Without a length, only the end of the connection ends the body.
+                    headers.setdefault("Connection", "close")
+                    self.close_connection = True
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
