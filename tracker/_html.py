@@ -77,9 +77,64 @@ def html_to_text(fragment: str) -> str:
     parser = _TextExtractor()
     parser.feed(fragment)
     parser.close()
+    return _text_of(parser)
+
+
+# How much HTML html_to_text_prefix feeds the parser between looks at the text so far.
+_CHUNK = 64 * 1024
+
+
+def html_to_text_prefix(fragment: str, limit: int, max_html: int) -> tuple[str, int]:
+    """(text, HTML characters read): html_to_text of the beginning of `fragment`.
+
+    Reads at most `max_html` characters, and stops early once the text is longer than
+    `limit` characters, so a huge fragment costs what its first `limit` characters cost.
+    The text is not cut: it may run past `limit`, and its last paragraph may be partial
+    (cut_text trims it). Reads all of a fragment that yields no more than `limit`.
+    """
+    parser = _TextExtractor()
+    end = min(len(fragment), max_html)
+    read = counted = raw_length = 0
+    # The collapsed text is shorter than the raw parts (indentation, blank lines), so it
+    # is assembled to be measured only when the raw length doubles: linear overall.
+    next_check = limit
+    while read < end:
+        chunk = fragment[read : min(read + _CHUNK, end)]
+        parser.feed(chunk)
+        read += len(chunk)
+        raw_length += sum(len(part) for part in parser.parts[counted:])
+        counted = len(parser.parts)
+        if raw_length > next_check and read < end:
+            if len(_text_of(parser)) > limit:
+                break
+            next_check = raw_length * 2
+    if read == len(fragment):
+        # Only a complete fragment is flushed: the parser would pass on the half tag
+        # where a cut fragment ends as text.
+        parser.close()
+    return _text_of(parser), read
+
+
+def _text_of(parser: _TextExtractor) -> str:
     # Two <br>s in a row are how many CMSs write a paragraph break.
     raw = _DOUBLE_BREAK.sub(_PARA, "".join(parser.parts))
     return _assemble(raw)
+
+
+def cut_text(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters: at a paragraph, line or word break in
+    its second half when there is one (a sentence cut mid-way could read as another
+    statement), else exactly at `limit`."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if text[limit] == "\n":
+        return head.rstrip()
+    for separator in ("\n\n", "\n", " "):
+        at = head.rfind(separator)
+        if at >= limit // 2:
+            return head[:at].rstrip()
+    return head
 
 
 def plain_to_text(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import codecs
 import hashlib
+import html.entities
 import io
 import re
 import time
@@ -16,8 +17,26 @@ from typing import Any
 
 import feedparser
 
-from tracker._html import html_to_text, looks_like_html, plain_to_text
+from tracker._html import cut_text, html_to_text, html_to_text_prefix, looks_like_html, plain_to_text
 from tracker.errors import ParseError
+
+# An entry's text is cut to its first MAX_ENTRY_TEXT characters ("100 KB" in messages),
+# the text events are extracted from and that is stored. Extraction reads about 30 KB of
+# on-topic text a second, so one huge entry must not cost minutes (a 5 MB entry cost
+# 225 s through `tracker poll`; cut to 100 KB 7 s, to 200 KB 13 s). Long reads are
+# shorter than this; a dump of a whole book or site is not.
+MAX_ENTRY_TEXT = 100_000
+# At most this much of an entry's HTML is converted to text: markup-heavy HTML yields
+# less text than the cap, never more work than this.
+MAX_ENTRY_HTML = 3 * MAX_ENTRY_TEXT
+# A title longer than this is a body in the wrong element; it is extracted from too.
+MAX_TITLE = 1_000
+# Element content longer than this (bytes) is cut in the document itself, before
+# feedparser's sanitizer and link resolver, which take over a second a megabyte (and more
+# than linear time: 17 s for one 15 MB entry). Half as much again as MAX_ENTRY_HTML: an
+# element's bytes are more than its characters (escaped markup, non-Latin UTF-8), and the
+# cut should rarely remove what html_to_text_prefix would read.
+MAX_ELEMENT_BYTES = MAX_ENTRY_HTML * 3 // 2
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Dates before this are misreadings (feeds did not exist) or placeholders.
@@ -71,7 +90,18 @@ def parse_feed(
     `headers` are the HTTP response headers (any case); `url` is where the document came
     from and is the base for relative links unless a Content-Location header says
     otherwise. `now` bounds plausible entry dates. Raises ParseError when the document
-    yields no feed (an HTML page, an empty body, unrecoverable XML).
+    yields no feed (an HTML page, an empty body, unrecoverable XML) or cannot be made
+    safe to parse.
+
+    Identity: an entry's key is its guid when no other entry of the document has the
+    same guid, else its link, else a hash of its title and content. When several entries
+    share a guid, each is told apart by its link when their links are all present and
+    different (key "guid#link"), otherwise by its position among the entries sharing the
+    guid in document order (the first keeps the bare guid, then "guid#2", "guid#3", ...);
+    entries sharing a link and no guid are numbered the same way. Exact duplicates
+    (same key, title, text and link) count once. The content hash is never part of a key,
+    so a changed entry keeps its key and updates the stored one; it only breaks a tie
+    when a key made this way equals another entry's own key.
     """
     if not body or not body.strip():
         raise ParseError("empty document")
@@ -81,18 +111,25 @@ def parse_feed(
         response_headers["content-location"] = url
 
     warnings: list[str] = []
-    body, response_headers, removed = _defuse_entities(body, response_headers)
+    body, encoding_problem = _to_utf8(body, response_headers)
+    body, removed = _defuse_entities(body)
     if removed:
         warnings.append(
             f"removed {removed} entity declaration{'s' if removed != 1 else ''} from the DTD "
             "(entity expansion is disabled)"
         )
+    body, elements_cut = _cut_long_content(body)
+    parser_headers = dict(response_headers)
+    if "content-type" in parser_headers:
+        # The document is UTF-8 now: a charset from the server would make feedparser
+        # decode it a second time, wrongly.
+        parser_headers["content-type"] = _with_utf8_charset(parser_headers["content-type"])
 
     try:
         # Always a stream, never a string: feedparser treats strings as URLs or file names.
         result: Any = feedparser.parse(
             io.BytesIO(body),
-            response_headers=response_headers,
+            response_headers=parser_headers,
             # Relative links in content should point at the publisher, not at us.
             resolve_relative_uris=True,
             # The HTML is shown to people later (html render); feedparser's sanitizer
@@ -104,39 +141,39 @@ def parse_feed(
 
     raw_entries: list[Any] = list(result.get("entries") or [])
     version = str(result.get("version") or "")
-    bozo_message = _describe_bozo(result.get("bozo_exception")) if result.get("bozo") else None
+    problem = result.get("bozo_exception") if result.get("bozo") else None
+    if problem is None or isinstance(problem, _ENCODING_PROBLEMS):
+        # feedparser saw UTF-8; what the document really declared is known here.
+        problem = encoding_problem
+    bozo_message = _describe_bozo(problem)
 
     # A well-formed feed that is empty right now (a new blog, a cleared feed) is healthy;
     # only a document that is no feed, or broken beyond recovery, is an error.
     if not raw_entries and (not version or bozo_message):
         raise ParseError(_why_no_entries(body, response_headers, version, bozo_message))
 
-    entries: list[ParsedEntry] = []
-    seen: dict[str, str] = {}
-    hashes: set[str] = set()
-    duplicates = 0
+    cut = 0
+    parsed: list[ParsedEntry] = []
     for raw in raw_entries:
-        entry = _entry(raw, now)
-        if entry.key in seen:
-            if entry.content_hash in hashes:
-                # The same entry twice in one document is one entry.
-                duplicates += 1
-                continue
-            # Two different entries sharing a guid (a publisher's bug): keeping only the
-            # first would lose the other, so the later one is told apart by its content.
-            entry = replace(entry, key=f"{entry.key}#{entry.content_hash[:16]}")
-            if entry.key in seen:
-                duplicates += 1
-                continue
-        seen[entry.key] = entry.content_hash
-        hashes.add(entry.content_hash)
-        entries.append(entry)
+        entry, was_cut = _entry(raw, now)
+        parsed.append(entry)
+        cut += was_cut
+    # An element cut in the document may still give less than MAX_ENTRY_TEXT of text
+    # (markup-heavy, or non-Latin UTF-8); it was cut all the same.
+    cut = max(cut, elements_cut)
+    entries, duplicates = _identify(parsed)
 
     if bozo_message:
         recovered = len(raw_entries)
         warnings.append(f"{bozo_message}, {recovered} {_plural(recovered, 'entry', 'entries')} recovered")
     if duplicates:
         warnings.append(f"{duplicates} duplicate {_plural(duplicates, 'entry', 'entries')} skipped")
+    if cut:
+        size = f"{MAX_ENTRY_TEXT // 1000} KB"
+        warnings.append(
+            f"{cut} {_plural(cut, 'entry', 'entries')} longer than {size}: "
+            f"{_plural(cut, 'its text was', 'their text was')} cut to the first {size}"
+        )
 
     feed: Any = result.get("feed") or {}
     title, _ = _title(feed)
@@ -158,9 +195,11 @@ def _plural(count: int, one: str, many: str) -> str:
 # --- entries -----------------------------------------------------------------------
 
 
-def _entry(raw: Any, now: datetime) -> ParsedEntry:
+def _entry(raw: Any, now: datetime) -> tuple[ParsedEntry, bool]:
+    """The entry (keyed by guid, link or hash; _identify settles shared keys) and
+    whether its text was cut to MAX_ENTRY_TEXT."""
     title, title_html = _title(raw)
-    text, html = _content(raw)
+    text, html, was_cut = _content(raw)
     guid = _clean(raw.get("id"))
     link = _clean(raw.get("link"))
     if guid:
@@ -189,7 +228,7 @@ def _entry(raw: Any, now: datetime) -> ParsedEntry:
         published_raw = updated_raw
 
     author = _clean(raw.get("author"))
-    return ParsedEntry(
+    entry = ParsedEntry(
         key=key,
         guid=guid,
         link=link,
@@ -203,6 +242,52 @@ def _entry(raw: Any, now: datetime) -> ParsedEntry:
         updated=updated,
         content_hash=_sha256(title, text, link or ""),
     )
+    return entry, was_cut
+
+
+def _identify(entries: list[ParsedEntry]) -> tuple[list[ParsedEntry], int]:
+    """The entries with keys unique in the document (the rule in parse_feed's docstring),
+    in document order, and how many exact duplicates were dropped."""
+    groups: dict[str, list[ParsedEntry]] = {}
+    hashes: dict[str, set[str]] = {}
+    unique: list[ParsedEntry] = []
+    duplicates = 0
+    for entry in entries:
+        seen = hashes.setdefault(entry.key, set())
+        if entry.content_hash in seen:
+            # The same entry twice in one document is one entry.
+            duplicates += 1
+            continue
+        seen.add(entry.content_hash)
+        groups.setdefault(entry.key, []).append(entry)
+        unique.append(entry)
+    made: dict[int, str] = {}
+    for key, group in groups.items():
+        if len(group) == 1:
+            continue
+        links = {entry.link for entry in group}
+        if group[0].guid is not None and None not in links and len(links) == len(group):
+            # Publishers that reuse one guid usually still link each item to its page:
+            # the link depends neither on the order of the items nor on their content.
+            made.update((id(entry), f"{key}#{entry.link}") for entry in group)
+        else:
+            made.update((id(entry), f"{key}#{n}") for n, entry in enumerate(group[1:], start=2))
+    if not made:
+        return unique, duplicates
+    taken = set(groups)
+    kept: list[ParsedEntry] = []
+    for entry in unique:
+        made_key = made.get(id(entry))
+        if made_key is None:
+            kept.append(entry)
+            continue
+        if made_key in taken:
+            # Another entry's own guid or link looks like this made-up key; the content
+            # tells this one apart (a key that changes with the content, but this is rare).
+            made_key = f"{made_key}#{entry.content_hash[:16]}"
+        taken.add(made_key)
+        kept.append(replace(entry, key=made_key))
+    return kept, duplicates
 
 
 def _title(node: Any) -> tuple[str, str | None]:
@@ -213,12 +298,16 @@ def _title(node: Any) -> tuple[str, str | None]:
     # feedparser already types RSS titles that contain markup as HTML; an Atom
     # type="text" title is literal, "<div>" and all.
     if detail.get("type") in _HTML_TYPES:
-        return " ".join(html_to_text(value).split()), value
-    return " ".join(value.split()), None
+        text, _ = html_to_text_prefix(value, MAX_TITLE, MAX_ENTRY_HTML)
+        # The markup of a title that long is not a title's; nothing reads it but the text.
+        return cut_text(" ".join(text.split()), MAX_TITLE), value if len(value) <= 20 * MAX_TITLE else None
+    return cut_text(" ".join(value[:MAX_ENTRY_HTML].split()), MAX_TITLE), None
 
 
-def _content(raw: Any) -> tuple[str, str | None]:
-    """(plain text, original HTML or None): full content when present, else the summary."""
+def _content(raw: Any) -> tuple[str, str | None, bool]:
+    """(plain text, original HTML or None, whether it was cut): full content when present,
+    else the summary; the text at most MAX_ENTRY_TEXT characters, the HTML what was read
+    of it."""
     candidates: list[Any] = [c for c in (raw.get("content") or []) if c.get("value")]
     # Feeds often carry both a plain and an HTML rendering; the HTML keeps paragraphs.
     candidates.sort(key=lambda c: c.get("type") not in _HTML_TYPES)
@@ -226,12 +315,22 @@ def _content(raw: Any) -> tuple[str, str | None]:
         detail = raw.get("summary_detail") or {}
         candidates = [{"type": detail.get("type", "text/html"), "value": raw.get("summary")}]
     if not candidates:
-        return "", None
+        return "", None, False
     chosen = candidates[0]
     value: str = chosen["value"]
     if chosen.get("type") in _HTML_TYPES:
-        return html_to_text(value), value
-    return plain_to_text(value), None
+        text, read = html_to_text_prefix(value, MAX_ENTRY_TEXT, MAX_ENTRY_HTML)
+        html = value
+        if read < len(value):
+            # The stored HTML is what the text came from, ending before the tag that may
+            # have been cut: nothing reads it beyond the text, but it must not be 5 MB.
+            tag = value.rfind("<", 0, read)
+            html = value[: tag if tag > 0 else read]
+        cut = cut_text(text, MAX_ENTRY_TEXT)
+        return cut, html, read < len(value) or len(cut) < len(text)
+    text = plain_to_text(value[:MAX_ENTRY_HTML])
+    cut = cut_text(text, MAX_ENTRY_TEXT)
+    return cut, None, len(value) > MAX_ENTRY_HTML or len(cut) < len(text)
 
 
 def _clean(value: object) -> str | None:
@@ -342,82 +441,290 @@ def _why_no_entries(body: bytes, headers: Mapping[str, str], version: str, bozo:
     return f"the feed ({version}) has no entries"
 
 
+# --- decoding ------------------------------------------------------------------------
+
+# Where feedparser looks for the encoding, in its order (XML 1.0 appendix F): a byte order
+# mark, else the bytes of "<?" in an encoding that is not ASCII-compatible.
+_BOMS = (
+    (codecs.BOM_UTF32_BE, "utf-32be"),
+    (codecs.BOM_UTF32_LE, "utf-32le"),
+    (codecs.BOM_UTF16_BE, "utf-16be"),
+    (codecs.BOM_UTF16_LE, "utf-16le"),
+    (codecs.BOM_UTF8, "utf-8"),
+)
+_FIRST_BYTES = (
+    (b"\x4c\x6f\xa7\x94", "cp037"),  # "<?xm" in EBCDIC
+    (b"\x00\x3c\x00\x3f", "utf-16be"),
+    (b"\x3c\x00\x3f\x00", "utf-16le"),
+    (b"\x00\x00\x00\x3c", "utf-32be"),
+    (b"\x3c\x00\x00\x00", "utf-32le"),
+)
+# Declared names meaning "UTF-16/32, byte order from the BOM".
+_WIDE_NAMES = frozenset(
+    {"u16", "utf-16", "utf16", "utf_16", "u32", "utf-32", "utf32", "utf_32", "iso-10646-ucs-2",
+     "iso-10646-ucs-4", "csucs4", "csunicode", "ucs-2", "ucs-4"}
+)
+# The declaration is read from the document's first line, bounded: feedparser's own
+# pattern for it takes quadratic time on a long first line.
+_DECLARED_ENCODING = re.compile(r"""^<\?[^\n]*encoding=["']([^"'\n]*)["'][^\n]*\?>""")
+_DECLARATION_HEAD = 1024
+_XML_DECLARATION = re.compile(r"^<\?xml[^>]*?>")
+_UTF8_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>"
+_APPLICATION_XML = ("application/xml", "application/xml-dtd", "application/xml-external-parsed-entity")
+_TEXT_XML = ("text/xml", "text/xml-external-parsed-entity")
+# Python codecs that are no character set: decoding a document with them is nonsense,
+# and punycode takes quadratic time.
+_NOT_CHARSETS = frozenset({"punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined"})
+_ENCODING_PROBLEMS = (
+    feedparser.CharacterEncodingOverride,
+    feedparser.CharacterEncodingUnknown,
+    feedparser.NonXMLContentType,
+)
+
+
+def _to_utf8(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, Exception | None]:
+    """The document as UTF-8 bytes that start with a UTF-8 XML declaration, and the
+    encoding problem feedparser would have reported (an Exception of its own) or None.
+
+    Everything after this works on the decoded text, so nothing hides from the entity
+    defence in an encoding it cannot read (UTF-16/32 with or without BOM, UTF-7, EBCDIC)
+    and expat reads exactly what was checked. The choice of encoding is feedparser's
+    (its encodings.convert_to_utf8, here bounded in time): the byte order mark or the
+    first bytes, the XML declaration and the HTTP charset, weighed as RFC 3023 says, then
+    UTF-8, windows-1252 and ISO-8859-2; so feeds decode as they did when feedparser
+    decoded them itself. One change: a byte order mark, or "<?" in UTF-16/32, wins over a
+    charset that contradicts it. A document that is not what its first bytes say
+    (UTF-16/32) or that nothing decodes is refused.
+    """
+    bom_encoding = ""
+    # Set when the first bytes leave no doubt: a byte order mark, or "<?" in UTF-16/32
+    # (in an ASCII-compatible encoding those bytes are no XML). feedparser tried the
+    # HTTP charset first even then, reading such documents as NUL-ridden garbage.
+    certain = ""
+    for bom, name in _BOMS:
+        # FF FE 00 00 is the UTF-32LE mark, tested first; FE FF / FF FE then 00 00 is
+        # no UTF-16 mark for feedparser either.
+        if body.startswith(bom) and (len(bom) != 2 or body[2:4] != b"\x00\x00"):
+            bom_encoding = certain = name
+            body = body[len(bom) :]
+            break
+    else:
+        for marker, name in _FIRST_BYTES:
+            if body.startswith(marker):
+                bom_encoding = name
+                # EBCDIC has many code pages: the declaration says which.
+                certain = "" if name == "cp037" else name
+                break
+
+    xml_encoding = ""
+    try:
+        head = body[: _DECLARATION_HEAD * 4].decode(bom_encoding or "latin-1", "ignore")
+    except LookupError:
+        head = ""
+    declared = _DECLARED_ENCODING.match(head[:_DECLARATION_HEAD])
+    if declared:
+        xml_encoding = declared.group(1).lower()
+        if bom_encoding and xml_encoding in _WIDE_NAMES:
+            xml_encoding = bom_encoding
+
+    content_type = headers.get("content-type") or ""
+    mime_type, http_encoding = _parse_content_type(content_type)
+    acceptable = False
+    if mime_type in _APPLICATION_XML or (mime_type.startswith("application/") and mime_type.endswith("+xml")):
+        acceptable = True
+        rfc3023_encoding = http_encoding or xml_encoding or "utf-8"
+    elif mime_type in _TEXT_XML or (mime_type.startswith("text/") and mime_type.endswith("+xml")):
+        acceptable = True
+        rfc3023_encoding = http_encoding or "us-ascii"
+    elif mime_type.startswith("text/"):
+        rfc3023_encoding = http_encoding or "us-ascii"
+    elif headers and "content-type" not in headers:
+        rfc3023_encoding = xml_encoding or "iso-8859-1"
+    else:
+        rfc3023_encoding = xml_encoding or "utf-8"
+    # gb18030 is a superset of gb2312, which mislabels it often.
+    if rfc3023_encoding.lower() == "gb2312":
+        rfc3023_encoding = "gb18030"
+    if xml_encoding == "gb2312":
+        xml_encoding = "gb18030"
+
+    problem: Exception | None = None
+    if headers and not acceptable:
+        problem = feedparser.NonXMLContentType(
+            f"{content_type} is not an XML media type" if "content-type" in headers else "no Content-type specified"
+        )
+    text: str | None = None
+    tried: list[str] = []
+    for proposed in (certain, rfc3023_encoding, xml_encoding, bom_encoding, "utf-8", "windows-1252", "iso-8859-2"):
+        if not proposed or proposed in tried:
+            continue
+        tried.append(proposed)
+        try:
+            if codecs.lookup(proposed).name in _NOT_CHARSETS:
+                continue
+            text = body.decode(proposed)
+        except UnicodeDecodeError as exc:
+            if proposed == certain and certain.startswith(("utf-16", "utf-32")):
+                # Read as an 8-bit encoding it would be NUL-ridden garbage; nothing else
+                # is a reliable reading.
+                raise ParseError(f"not valid {certain.upper()}, as its first bytes say: {exc.reason}") from exc
+            continue
+        except (LookupError, UnicodeError):
+            continue
+        if proposed not in (rfc3023_encoding, certain):
+            problem = feedparser.CharacterEncodingOverride(
+                f"document declared as {rfc3023_encoding}, but parsed as {proposed}"
+            )
+        break
+    if text is None:
+        raise ParseError(f"unknown character encoding: neither {', '.join(tried)} decodes the document")
+
+    declaration = _XML_DECLARATION.match(text)
+    rest = text[declaration.end() :] if declaration else text
+    # A line of its own: feedparser looks for the encoding in the first line again, with
+    # a pattern that takes quadratic time on a long line.
+    text = _UTF8_DECLARATION + ("" if declaration and rest.startswith(("\n", "\r\n")) else "\n") + rest
+    try:
+        return text.encode("utf-8"), problem
+    except UnicodeEncodeError:
+        # Lone surrogates (UTF-7 can encode them) have no UTF-8 form.
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8"), problem
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _parse_content_type(value: str) -> tuple[str, str]:
+    """(media type, charset) as feedparser reads a Content-Type header."""
+    chunks = value.split(";")
+    charset = ""
+    for chunk in chunks[1:]:
+        name, _, param = chunk.partition("=")
+        if name.strip().lower() == "charset":
+            charset = param.strip().strip("\"'")
+    return chunks[0].strip(), charset
+
+
+def _with_utf8_charset(content_type: str) -> str:
+    kept = [chunk for chunk in content_type.split(";")[1:] if chunk.partition("=")[0].strip().lower() != "charset"]
+    return ";".join([content_type.split(";")[0], *kept, " charset=utf-8"])
+
+
 # --- entity-expansion defence ------------------------------------------------------
 
 # An entity whose value is one character reference cannot amplify anything; feeds use
 # these for &nbsp; and friends, so they are kept.
 _HARMLESS_ENTITY = re.compile(rb"""<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(["'])(&\#(?:\d{1,7}|x[0-9A-Fa-f]{1,6});)\2\s*>""")
 _ANY_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_ENTITY_DECL = re.compile(rb"""<!ENTITY(?:[^>"']|"[^"]*"|'[^']*')*>""", re.IGNORECASE)
+# A declaration as feedparser's fallback parser delimits it: up to the first ">".
+_LOOSE_ENTITY_DECL = re.compile(rb"<!ENTITY[^>]*>?", re.IGNORECASE)
+# The name a declaration gives a general (not a parameter, "%") entity.
+_GENERAL_ENTITY_NAME = re.compile(rb"<!ENTITY\s+([^\s%\"'>]+)", re.IGNORECASE)
+_REFERENCE = re.compile(rb"&([^\s&;<>\"'#]+);")
+# XML's own entities: expat knows them whatever the DTD says.
+_PREDEFINED = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 # feedparser's notion of where the prolog ends.
 _FIRST_ELEMENT = re.compile(rb"<\w")
-_UTF16_32 = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-    (b"<\x00\x00\x00", "utf-32-le"),
-    (b"\x00\x00\x00<", "utf-32-be"),
-    (b"<\x00?\x00", "utf-16-le"),
-    (b"\x00<\x00?", "utf-16-be"),
-)
+_SPACES = re.compile(rb"[ \t\r\n]*")
+# A run of whitespace with two or more line breaks; see _defuse_entities.
+_BLANK_LINES = re.compile(rb"\n[ \t\r\f\v]*\n\s*")
+_MANY_LINES = 1000
+_DOCTYPE_NAME = re.compile(rb"""<!DOCTYPE(?:[^"'\[>]++|"[^"]*+"|'[^']*+')*+""")
+_SUBSET_STOP = re.compile(rb"""["'\]]|<!--|<\?""")
 
 
-def _defuse_entities(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str], int]:
-    """Remove entity declarations from the internal DTD subset.
+def _defuse_entities(body: bytes) -> tuple[bytes, int]:
+    """Remove entity declarations from the DTD of a UTF-8 document (from _to_utf8).
 
-    feedparser's fallback parser expands declared entities without any limit, so a few
-    kilobytes of declarations can cost minutes and gigabytes. References to removed
-    entities stay in the text unexpanded. Returns (body, headers, declarations removed).
+    feedparser keeps declared entities whose value holds no "&", and expat (or its
+    fallback parser) expands them without limit, so a few kilobytes of declarations can
+    cost minutes and gigabytes. References to removed entities become their HTML
+    character or literal text ("&name;" escaped), so the document stays well-formed and
+    expat, not the far slower fallback parser, reads it. Returns (body, declarations
+    removed); raises ParseError when a declaration would survive anyway.
     """
-    for bom, codec in _UTF16_32:
-        if body.startswith(bom):
-            # The scan below works on ASCII-compatible bytes; wide encodings are rare
-            # enough that transcoding the whole document (only when needed) is fine.
-            text = body.decode(codec, "replace")
-            if "<!ENTITY" not in text.upper():
-                return body, headers, 0
-            text = text.lstrip("\ufeff")
-            text = re.sub(r"""^(<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""", r"\1\2utf-8\2", text)
-            body = text.encode("utf-8")
-            headers = dict(headers)
-            if "content-type" in headers:
-                headers["content-type"] = re.sub(
-                    r";\s*charset\s*=\s*[^;]*", "; charset=utf-8", headers["content-type"], flags=re.I
-                )
-            break
     if not _ANY_ENTITY.search(body):
-        return body, headers, 0
-    removed = 0
+        return _bound_prolog(body), 0
+    removed: list[bytes] = []
+    kept: list[bytes] = []
     span = _find_doctype(body)
     if span is not None and span[1] >= 0:
         start, subset_start, subset_end, end = span
         subset = body[subset_start:subset_end]
-        declared = len(_ANY_ENTITY.findall(subset))
-        if declared:
+        if _ANY_ENTITY.search(subset):
             kept = [m.group(0) for m in _HARMLESS_ENTITY.finditer(subset)]
+            removed = [m.group(0) for m in _LOOSE_ENTITY_DECL.finditer(subset) if not _HARMLESS_ENTITY.fullmatch(m.group(0))]
             # Each kept declaration on its own line: feedparser's own DOCTYPE handling
             # looks for them at line starts.
             new_subset = b"[\n" + b"\n".join(kept) + b"\n]" if kept else b""
             # Between the subset's "]" and the closing ">" valid XML has only whitespace.
             doctype = body[start : subset_start - 1].rstrip() + b" " + new_subset + b">"
             body = body[:start] + doctype + body[end:]
-            removed = declared - len(kept)
     # Catch-all for declarations outside a well-formed prolog (junk before the DOCTYPE,
-    # a second DOCTYPE): feedparser collects entities from everything before the first
-    # element, so nothing that could be expanded may remain there.
+    # a second DOCTYPE), which expat never reads but feedparser's fallback parser does:
+    # it collects entities from everything before the first element, each up to the
+    # first ">", so that is what goes here.
+    head_end = _head_end(body)
+
+    def drop(match: re.Match[bytes]) -> bytes:
+        if _HARMLESS_ENTITY.fullmatch(match.group(0)):
+            kept.append(match.group(0))
+            return match.group(0)
+        removed.append(match.group(0))
+        return b""
+
+    body = _LOOSE_ENTITY_DECL.sub(drop, body[:head_end]) + body[head_end:]
+    _check_defused(body)
+    # A name declared twice keeps its first declaration, which may be a kept one.
+    names = {m.group(1) for m in map(_GENERAL_ENTITY_NAME.match, removed) if m}
+    names -= {m.group(1) for m in map(_GENERAL_ENTITY_NAME.match, kept) if m} | _PREDEFINED
+    if names:
+        body = _REFERENCE.sub(lambda m: _unexpanded(m, names), body)
+    return _bound_prolog(body), len(removed)
+
+
+def _unexpanded(reference: re.Match[bytes], removed: set[bytes]) -> bytes:
+    """A reference to a removed entity as its HTML character when it names one ("&copy;"
+    declared as "©"; the only reading feedparser's fallback parser knew), else as text."""
+    name = reference.group(1)
+    if name not in removed:
+        return reference.group(0)
+    codepoint = html.entities.name2codepoint.get(name.decode("ascii", "replace"))
+    return b"&#%d;" % codepoint if codepoint else b"&amp;" + reference.group(0)[1:]
+
+
+def _head_end(body: bytes) -> int:
     first_element = _FIRST_ELEMENT.search(body)
-    head_end = first_element.start() if first_element else len(body)
-    head = body[:head_end]
-    leftovers = [m for m in _ENTITY_DECL.finditer(head) if not _HARMLESS_ENTITY.fullmatch(m.group(0))]
-    if leftovers:
-        body = _ENTITY_DECL.sub(lambda m: m.group(0) if _HARMLESS_ENTITY.fullmatch(m.group(0)) else b"", head) + body[head_end:]
-        removed += len(leftovers)
-    return body, headers, removed
+    return first_element.start() if first_element else len(body)
+
+
+def _bound_prolog(body: bytes) -> bytes:
+    """Blank lines before the first element squeezed to one line break when there are
+    many: feedparser's DOCTYPE patterns start with "^\\s*" and take cubic time on them
+    (40,000 line breaks cost 90 s). Normal documents are left alone, their line numbers
+    too."""
+    head_end = _head_end(body)
+    if body.count(b"\n", 0, head_end) <= _MANY_LINES:
+        return body
+    return _BLANK_LINES.sub(b"\n", body[:head_end]) + body[head_end:]
+
+
+def _check_defused(body: bytes) -> None:
+    """Refuse a document whose DTD still declares an entity that could amplify (a case
+    the removal above does not foresee): it must never reach expat."""
+    span = _find_doctype(body)
+    regions = [body[: _head_end(body)]]
+    if span is not None and span[1] >= 0:
+        regions.append(body[span[1] : span[2]])
+    for region in regions:
+        for match in _LOOSE_ENTITY_DECL.finditer(region):
+            if not _HARMLESS_ENTITY.fullmatch(match.group(0)):
+                raise ParseError("the document's DTD declares entities that cannot be removed safely")
 
 
 def _find_doctype(data: bytes) -> tuple[int, int, int, int] | None:
-    """Locate the DOCTYPE in the prolog: (start, subset start, subset end, end).
+    """Locate the DOCTYPE in the prolog, as expat reads it: (start, subset start, subset
+    end, end).
 
     The subset positions exclude the brackets and are -1 when there is no internal
     subset. A DOCTYPE that never ends makes the whole rest of the document its subset,
@@ -426,8 +733,8 @@ def _find_doctype(data: bytes) -> tuple[int, int, int, int] | None:
     i = 3 if data.startswith(codecs.BOM_UTF8) else 0
     n = len(data)
     while True:
-        while i < n and data[i] in b" \t\r\n":
-            i += 1
+        space = _SPACES.match(data, i)
+        i = space.end() if space else i
         if data.startswith(b"<?", i):
             j = data.find(b"?>", i + 2)
             if j < 0:
@@ -443,45 +750,96 @@ def _find_doctype(data: bytes) -> tuple[int, int, int, int] | None:
         else:
             return None
     start = i
-    i += 9
-    quote = 0
-    while i < n:
-        c = data[i]
-        if quote:
-            if c == quote:
-                quote = 0
-        elif c in b"\"'":
-            quote = c
-        elif c == ord(">"):
-            return start, -1, -1, i + 1
-        elif c == ord("["):
-            subset_start = i + 1
-            subset_end = _subset_end(data, subset_start)
-            if subset_end >= n:
-                return start, subset_start, n, n
-            close = data.find(b">", subset_end + 1)
-            end = n if close < 0 else close + 1
-            return start, subset_start, subset_end, end
-        i += 1
-    return start, -1, -1, n
+    name = _DOCTYPE_NAME.match(data, i)
+    i = name.end() if name else n
+    if data.startswith(b">", i):
+        return start, -1, -1, i + 1
+    if not data.startswith(b"[", i):
+        # An unclosed quote or the end of the document.
+        return start, -1, -1, n
+    subset_start = i + 1
+    subset_end = _subset_end(data, subset_start)
+    if subset_end >= n:
+        return start, subset_start, n, n
+    close = data.find(b">", subset_end + 1)
+    end = n if close < 0 else close + 1
+    return start, subset_start, subset_end, end
 
 
 def _subset_end(data: bytes, i: int) -> int:
     """Index of the "]" closing an internal subset that starts at i (len(data) if none)."""
     n = len(data)
     while i < n:
-        c = data[i]
-        if c in b"\"'":
-            j = data.find(bytes([c]), i + 1)
-            i = n if j < 0 else j + 1
-        elif data.startswith(b"<!--", i):
-            j = data.find(b"-->", i + 4)
-            i = n if j < 0 else j + 3
-        elif data.startswith(b"<?", i):
-            j = data.find(b"?>", i + 2)
-            i = n if j < 0 else j + 2
-        elif c == ord("]"):
-            return i
-        else:
-            i += 1
+        stop = _SUBSET_STOP.search(data, i)
+        if stop is None:
+            return n
+        token = stop.group(0)
+        if token == b"]":
+            return stop.start()
+        closing = b"-->" if token == b"<!--" else b"?>" if token == b"<?" else token
+        j = data.find(closing, stop.end())
+        i = n if j < 0 else j + len(closing)
     return n
+
+
+# --- oversized content ---------------------------------------------------------------
+
+_SECTION = re.compile(rb"<!--|<!\[CDATA\[")
+_LONG_TEXT = re.compile(rb"<[^<]{%d,}" % MAX_ELEMENT_BYTES)
+# A start or end tag: attribute values may hold ">" but never "<".
+_TAG = re.compile(rb"""<[^<>"']*+(?:(?:"[^<"]*+"|'[^<']*+')[^<>"']*+)*+>""")
+# Markup a cut must never remove the end of.
+_SECTION_ENDS = (b"]]>", b"-->", b"?>")
+
+
+def _cut_long_content(body: bytes) -> tuple[bytes, int]:
+    """The document with every CDATA section and text run longer than MAX_ELEMENT_BYTES
+    cut to that length, and how many were cut.
+
+    Only the first MAX_ENTRY_TEXT characters of an entry's text are used, but feedparser
+    sanitizes and resolves links in all of it first: 17 s for one 15 MB entry. Cutting
+    inside the document keeps it well-formed: a cut never crosses markup, a character or
+    an entity reference. Content made of many elements (Atom XHTML) is left whole; its
+    cost is that of any document of its size.
+    """
+    if len(body) <= MAX_ELEMENT_BYTES:
+        return body, 0
+    cuts: list[tuple[int, int]] = []
+    position = 0
+    while (section := _SECTION.search(body, position)) is not None:
+        closing = b"-->" if section.group(0) == b"<!--" else b"]]>"
+        end = body.find(closing, section.end())
+        if end < 0:
+            break
+        if closing == b"]]>" and end - section.end() > MAX_ELEMENT_BYTES:
+            cuts.append((_cut_point(body, section.end() + MAX_ELEMENT_BYTES, section.end()), end))
+        position = end + len(closing)
+    for run in _LONG_TEXT.finditer(body):
+        tag = _TAG.match(body, run.start(), run.end())
+        if tag is None or tag.group(0).startswith((b"<!", b"<?")):
+            continue
+        if run.end() - tag.end() > MAX_ELEMENT_BYTES:
+            start = _cut_point(body, tag.end() + MAX_ELEMENT_BYTES, tag.end())
+            if not any(body.find(marker, start, run.end()) >= 0 for marker in _SECTION_ENDS):
+                cuts.append((start, run.end()))
+    if not cuts:
+        return body, 0
+    pieces: list[bytes] = []
+    kept_from = 0
+    for start, end in sorted(cuts):
+        if start < kept_from:
+            continue  # inside a cut already made (a tag inside a CDATA section)
+        pieces.append(body[kept_from:start])
+        kept_from = end
+    pieces.append(body[kept_from:])
+    return b"".join(pieces), len(pieces) - 1
+
+
+def _cut_point(body: bytes, at: int, floor: int) -> int:
+    """`at`, moved back off a UTF-8 continuation byte and out of a "&...;" reference."""
+    while at > floor and body[at] & 0xC0 == 0x80:
+        at -= 1
+    amp = body.rfind(b"&", max(floor, at - 32), at)
+    if amp >= 0 and body.find(b";", amp, at) < 0:
+        at = amp
+    return at
