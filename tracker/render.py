@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import icalendar
 
 from tracker import __version__
+from tracker._terminal import inert_json, redact_url, safe_text
 from tracker.clock import isoformat_z, to_aware_utc
 from tracker.events.rank import rank_key
 from tracker.views import EventView, FeedHealth, MentionView
@@ -56,10 +57,6 @@ _OUTER_MOD = {
     "ON_OR_AFTER": "on or after ",
 }
 
-# Characters XML 1.0 cannot carry at all (ElementTree would write them and produce a
-# document no parser accepts) plus the C1 range, which only ever appears as mojibake.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_SPACES = re.compile(r"\s+")
 _ATOM = "http://www.w3.org/2005/Atom"
 
 
@@ -140,17 +137,23 @@ def when(event: EventView) -> str:
 
 
 def _one_line(text: str) -> str:
-    """Feed text as one printable line: CR/LF and control characters become spaces."""
-    return _SPACES.sub(" ", _NOT_XML.sub(" ", text)).strip()
+    """Feed text as one printable line: line breaks become spaces, controls U+FFFD, no bidi."""
+    return safe_text(text, one_line=True)
 
 
 def _xml_text(text: str) -> str:
-    """Text safe for XML 1.0 (and HTML): characters it cannot carry removed."""
-    return _NOT_XML.sub("", text)
+    """Text safe for XML 1.0 (and HTML), which cannot carry most C0 controls at all (an
+    ElementTree that writes them produces a document no parser accepts): safe_text's."""
+    return safe_text(text)
 
 
 def safe_url(url: str | None) -> str | None:
-    """The URL if it is an absolute http(s) link; anything else (javascript:, data:) is dropped."""
+    """The URL if it is an absolute http(s) link, a password in it shown as *** (redact_url);
+    anything else (javascript:, data:, control or bidi characters) is dropped.
+
+    A link resolved against a feed URL with user:password@ carries them; a page or a
+    digest is no place for them, and a link with *** in them still names the article.
+    """
     if not url:
         return None
     url = url.strip()
@@ -161,9 +164,9 @@ def safe_url(url: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     # Characters no valid URL contains raw; one that has them is broken or an attack.
-    if any(c in url for c in "\r\n\t <>\"`\\") or _NOT_XML.search(url):
+    if any(c in url for c in "\r\n\t <>\"`\\") or safe_text(url) != url:
         return None
-    return url
+    return redact_url(url, query=False)
 
 
 def _next_day(d: date) -> date:
@@ -355,12 +358,12 @@ def _render_table(events: list[EventView], width: int) -> str:
 
 
 def _render_json(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
-    return json.dumps([e.to_dict() for e in events], indent=2, ensure_ascii=False)
+    return inert_json(json.dumps([e.to_dict() for e in events], indent=2, ensure_ascii=False))
 
 
 def _spreadsheet_safe(text: str) -> str:
     # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection);
-    # feed text is untrusted, so such a summary gets a leading apostrophe.
+    # feed text is untrusted, so such a cell gets a leading apostrophe.
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -369,7 +372,9 @@ def _render_csv(events: list[EventView], now: datetime, title: str, topic_titles
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for e in events:
-        urls = [m.url for m in _sources(e) if m.url]
+        # Cells are text a terminal may show (`timeline --format csv` without -o): controls
+        # become U+FFFD; line breaks survive, quoted, for the spreadsheet.
+        urls = [redact_url(_one_line(m.url), query=False) for m in _sources(e) if m.url]
         writer.writerow(
             [
                 e.id,
@@ -377,13 +382,13 @@ def _render_csv(events: list[EventView], now: datetime, title: str, topic_titles
                 e.start.isoformat(),
                 e.end.isoformat(),
                 e.granularity,
-                _spreadsheet_safe(e.summary),
+                _spreadsheet_safe(safe_text(e.summary)),
                 ";".join(e.topics),
                 e.sources,
                 isoformat_z(e.first_seen),
                 isoformat_z(e.updated),
                 # URLs cannot contain spaces, so a space separates them unambiguously.
-                " ".join(urls),
+                _spreadsheet_safe(" ".join(urls)),
             ]
         )
     return out.getvalue()
@@ -395,14 +400,14 @@ def _source_lines(event: EventView) -> list[str]:
         published = to_aware_utc(m.published).strftime("%Y-%m-%d")
         lines.append(f"- {_one_line(m.title)} ({_one_line(m.feed)}, {published})")
         if m.url:
-            lines.append(f"  {_one_line(m.url)}")
+            lines.append(f"  {redact_url(_one_line(m.url), query=False)}")
     return lines
 
 
 def _ics_text(text: str) -> str:
     # RFC 5545 TEXT allows no control characters but HTAB; newlines are kept as
     # line breaks for icalendar to escape as \n.
-    return re.sub(r"[^\S\n]+", " ", _NOT_XML.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n")))
+    return re.sub(r"[^\S\n]+", " ", safe_text(text))
 
 
 def _render_ics(events: list[EventView], now: datetime, title: str, topic_titles: Mapping[str, str]) -> str:
@@ -1061,7 +1066,8 @@ def render_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int = TABLE_WI
     has it).
     """
     if fmt == "json":
-        return json.dumps([f.to_dict() for f in feeds], indent=2, ensure_ascii=False)
+        # to_dict already shows credentials as ***.
+        return inert_json(json.dumps([f.to_dict() for f in feeds], indent=2, ensure_ascii=False))
     if fmt != "table":
         raise ValueError(f"unknown feeds format {fmt!r} (use one of {', '.join(FEED_FORMATS)})")
     if not feeds:
@@ -1075,7 +1081,7 @@ def render_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int = TABLE_WI
             str(f.consecutive_errors),
             _date_time(f.last_poll),
             _date_time(f.next_due),
-            _one_line(f.url),
+            redact_url(_one_line(f.url)),
         ]
         for f in feeds
     ]
@@ -1092,5 +1098,5 @@ def render_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int = TABLE_WI
         # The details that explain a status get their own line so they are never cut.
         for label, text in (("error", f.last_error), ("warning", f.warning), ("backoff", f.backoff_reason)):
             if text:
-                out.append(f"  {label}: {_one_line(text)}")
+                out.append(f"  {label}: {redact_url(_one_line(text))}")
     return "\n".join(out)

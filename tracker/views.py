@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from tracker._terminal import redact_url
 from tracker.clock import isoformat_z
 from tracker.events import rank
 
@@ -31,9 +32,10 @@ class MentionView:
         return self.url or f"{self.feed}\x00{self.title}"
 
     def to_dict(self) -> dict[str, Any]:
-        """The mention object of interface.md."""
+        """The mention object of interface.md; a password in the link (one resolved against a
+        feed URL with user:password@) shows as ***."""
         return {
-            "url": self.url,
+            "url": None if self.url is None else redact_url(self.url, query=False),
             "title": self.title,
             "feed": self.feed,
             "published": isoformat_z(self.published),
@@ -136,16 +138,25 @@ class FeedHealth:
     backoff_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The feed-health object of interface.md, plus warning and backoff_reason."""
+        """The feed-health object of interface.md, plus warning and backoff_reason.
+
+        JSON is for machines but still shown: the URL's password (and secret query
+        values) are ***, in the URL and wherever an error or warning quotes one; the user
+        name stays, so the account is still known.
+        """
         return {
             "name": self.name,
-            "url": self.url,
+            "url": redact_url(self.url),
             "entries": self.entries,
             "last_poll": isoformat_z(self.last_poll),
             "last_status": self.last_status,
-            "last_error": self.last_error,
+            "last_error": _redacted(self.last_error),
             "consecutive_errors": self.consecutive_errors,
             "next_due": isoformat_z(self.next_due),
-            "warning": self.warning,
+            "warning": _redacted(self.warning),
             "backoff_reason": self.backoff_reason,
         }
+
+
+def _redacted(text: str | None) -> str | None:
+    return None if text is None else redact_url(text)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracker import __version__
+from tracker._terminal import inert_json, redact_url, safe_text
 from tracker.errors import TrackerError
 
 if TYPE_CHECKING:
@@ -48,13 +49,18 @@ class _Failed(click.ClickException):
         if self.verbose:
             import traceback
 
-            traceback.print_exception(self.exc, file=sys.stderr)
+            # Exception messages quote feeds and URLs: the traceback is shown as safely as the line.
+            sys.stderr.write(safe_text(redact_url("".join(traceback.format_exception(self.exc)))))
         click.echo(error_line(self.message), err=True)
 
 
 def error_line(message: str) -> str:
-    """The one style of every error tracker prints: one line, prefixed, no trailing period games."""
-    return "tracker: error: " + " ".join(message.split())
+    """The one style of every error tracker prints: one line, prefixed, no trailing period games.
+
+    Messages quote feed content and URLs: controls and bidi are made inert (safe_text) and
+    credentials shown as *** (redact_url).
+    """
+    return "tracker: error: " + safe_text(redact_url(message), one_line=True)
 
 
 class TrackerGroup(click.Group):
@@ -123,12 +129,34 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: int) 
     ctx.obj = CliState(config_path=config_path, verbosity=verbosity)
 
 
+class SafeFormatter(logging.Formatter):
+    """Log lines that quote feed content or URLs, made as safe as any other output.
+
+    A message is one line (a feed's title or link with a line break in it cannot forge a
+    second log line), with controls and bidi made inert and credentials in URLs shown as
+    ***; a traceback keeps its lines, made inert and redacted the same way.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return safe_text(redact_url(super().formatMessage(record)), one_line=True)
+
+    def formatException(self, ei: Any) -> str:
+        return safe_text(redact_url(super().formatException(ei)))
+
+    def formatStack(self, stack_info: str) -> str:
+        return safe_text(redact_url(super().formatStack(stack_info)))
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def configure_logging(verbosity: int) -> None:
     """tracker's own messages at INFO (DEBUG with -v, WARNING with -q); libraries only warn unless -vv."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SafeFormatter(LOG_FORMAT))
     logging.basicConfig(
         level=logging.INFO if verbosity > 1 else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
         force=True,
     )
     own = logging.DEBUG if verbosity > 0 else logging.INFO if verbosity == 0 else logging.WARNING
@@ -198,10 +226,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def echo_json(data: Any) -> None:
-    """Print data as indented JSON (UTF-8, no ASCII escaping)."""
+    """Print data as indented JSON (UTF-8, no ASCII escaping but for what a terminal acts on)."""
     import json
 
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    click.echo(inert_json(json.dumps(data, ensure_ascii=False, indent=2)))
 
 
 # Each module registers its commands on `cli` when imported.

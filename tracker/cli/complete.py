@@ -24,11 +24,18 @@ def _config(ctx: click.Context) -> Config | None:
 
 
 def feed_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """The configured feed names that start with what was typed, each with its URL as help."""
+    """The configured feed names that start with what was typed, each with its URL as help
+    (the shell shows it: a password in it as ***)."""
+    from tracker._terminal import redact_url, safe_text
+
     config = _config(ctx)
     if config is None:
         return []
-    return [CompletionItem(f.name, help=f.url) for f in config.feeds if f.name.startswith(incomplete)]
+    return [
+        CompletionItem(f.name, help=safe_text(redact_url(f.url), one_line=True))
+        for f in config.feeds
+        if f.name.startswith(incomplete)
+    ]
 
 
 def topic_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

@@ -34,6 +34,7 @@ def poll(ctx: click.Context, names: tuple[str, ...]) -> None:
       tracker poll
       tracker poll --feed winbuzzer --feed verge
     """
+    from tracker._terminal import redact_url, safe_text
     from tracker.cli._progress import Progress
     from tracker.poll import PollResult
 
@@ -46,7 +47,8 @@ def poll(ctx: click.Context, names: tuple[str, ...]) -> None:
         nonlocal done
         done += 1
         if not quiet or result.failed:
-            progress.echo(result.line(), err=result.failed)
+            # The line quotes the feed's errors and warnings, which quote its URL and content.
+            progress.echo(safe_text(redact_url(result.line()), one_line=True), err=result.failed)
         progress.update(done)
 
     progress.update(0)

@@ -48,6 +48,7 @@ def digest_preview(ctx: click.Context, show_html: bool) -> None:
       tracker digest preview
       tracker digest preview --html > digest.html
     """
+    from tracker._terminal import safe_text
     from tracker.digest import preview, require_digest
 
     require_digest(state(ctx).config)
@@ -65,16 +66,18 @@ def digest_preview(ctx: click.Context, show_html: bool) -> None:
                 f"(re-send of {m.message_id}: an earlier attempt was interrupted and may have been delivered)",
                 err=show_html,
             )
-        click.echo(f"Subject: {m.subject}", err=show_html)
-        click.echo(f"From: {m.sender}", err=show_html)
-        click.echo(f"To: {', '.join(m.recipients)}", err=show_html)
+        click.echo(f"Subject: {safe_text(m.subject, one_line=True)}", err=show_html)
+        click.echo(f"From: {safe_text(m.sender, one_line=True)}", err=show_html)
+        click.echo(f"To: {safe_text(', '.join(m.recipients), one_line=True)}", err=show_html)
         if not show_html:
             click.echo("")
-            click.echo(m.text, nl=False)
+            # Rendering made the text inert already; this also covers a message an older
+            # version rendered into the outbox, re-sent as it was.
+            click.echo(safe_text(m.text), nl=False)
             continue
         # Each document starts on a line of its own.
         gap = "\n" if i and not messages[i - 1].html.endswith("\n") else ""
-        click.echo(gap + m.html, nl=False)
+        click.echo(gap + safe_text(m.html), nl=False)
 
 
 @digest.command("send")
@@ -92,6 +95,7 @@ def digest_send(ctx: click.Context) -> None:
       tracker digest send
       TRACKER_SMTP_PASSWORD=... tracker digest send
     """
+    from tracker._terminal import safe_text
     from tracker.digest import require_digest, send
 
     require_digest(state(ctx).config)
@@ -102,4 +106,4 @@ def digest_send(ctx: click.Context) -> None:
         return
     for m in result.messages:
         again = "re-sent" if m.resend else "sent"
-        click.echo(f"{again} {m.message_id} to {', '.join(m.recipients)}: {m.subject}")
+        click.echo(safe_text(f"{again} {m.message_id} to {', '.join(m.recipients)}: {m.subject}", one_line=True))

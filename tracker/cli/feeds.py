@@ -7,6 +7,7 @@ from typing import IO
 import click
 from click.core import ParameterSource
 
+from tracker._terminal import redact_url, safe_text
 from tracker.cli import cli, state
 from tracker.cli.core import open_tracker
 from tracker.errors import ConfigError
@@ -78,13 +79,13 @@ def feeds_import(ctx: click.Context, file: IO[bytes], dry_run: bool) -> None:
     quiet = state(ctx).verbosity < 0
     for feed in plan.added:
         if not quiet:
-            click.echo(f"{'would add' if dry_run else 'added'} {feed.name}: {_show(feed.url)}")
+            click.echo(f"{'would add' if dry_run else 'added'} {_show(feed.name)}: {_show(feed.url)}")
     for candidate, existing in plan.skipped:
         if not quiet:
-            click.echo(f"skipped {_show(candidate.url)}: already configured as {existing}")
+            click.echo(f"skipped {_show(candidate.url)}: already configured as {_show(existing)}")
     for candidate, reason in plan.invalid:
         title = f" ({_show(candidate.title)})" if candidate.title else ""
-        click.echo(f"invalid {_show(candidate.url) or '(empty URL)'}{title}: {reason}", err=True)
+        click.echo(f"invalid {_show(candidate.url) or '(empty URL)'}{title}: {_show(reason)}", err=True)
 
     added, skipped, invalid = len(plan.added), len(plan.skipped), len(plan.invalid)
     if dry_run:
@@ -106,8 +107,13 @@ def feeds_import(ctx: click.Context, file: IO[bytes], dry_run: bool) -> None:
     default="-",
     help="Write here (default stdout); the file is replaced only once complete.",
 )
+@click.option(
+    "--with-credentials",
+    is_flag=True,
+    help="Keep passwords and secret query values in the URLs (default: shown as ***).",
+)
 @click.pass_context
-def feeds_export(ctx: click.Context, output: IO[bytes]) -> None:
+def feeds_export(ctx: click.Context, output: IO[bytes], with_credentials: bool) -> None:
     """Write the configured feeds as an OPML 2.0 subscription list.
 
     Each feed becomes an outline with its name as title and text and its URL
@@ -115,25 +121,39 @@ def feeds_export(ctx: click.Context, output: IO[bytes]) -> None:
     Local feeds (plain paths and file:// URLs) are left out, with a note on
     stderr: other machines and feed readers cannot read them.
 
+    A password in a URL (user:password@) and secret query values (token=,
+    api_key=, password=, ...) are written as *** unless --with-credentials is
+    given: an OPML file gets shared (a blogroll, a feed reader, a bug report)
+    more often than it is restored. The feeds so masked are named on stderr;
+    give them their credentials again after an import.
+
     \b
     Examples:
       tracker feeds export
       tracker feeds export -o tracker.opml
       tracker --config old.yaml feeds export | tracker --config new.yaml feeds import -
+      tracker feeds export --with-credentials -o backup.opml
     """
     from tracker.opml import ExportedFeed, write_opml
 
     config = state(ctx).config
     remote = [f for f in config.feeds if not f.is_local]
     local = [f.name for f in config.feeds if f.is_local]
-    output.write(write_opml([ExportedFeed(title=f.name, url=f.url) for f in remote]))
+    urls = {f.name: f.url if with_credentials else redact_url(f.url) for f in remote}
+    output.write(write_opml([ExportedFeed(title=f.name, url=urls[f.name]) for f in remote]))
+    masked = [f.name for f in remote if urls[f.name] != f.url]
+    if masked:
+        click.echo(
+            f"tracker: note: credentials shown as *** (--with-credentials keeps them): {_show(', '.join(masked))}",
+            err=True,
+        )
     if local:
         click.echo(
-            f"tracker: note: not exported, local file feed{'s' if len(local) != 1 else ''}: {', '.join(local)}",
+            f"tracker: note: not exported, local file feed{'s' if len(local) != 1 else ''}: {_show(', '.join(local))}",
             err=True,
         )
 
 
 def _show(text: str) -> str:
-    """Text from a file, safe to print: no control characters or line breaks."""
-    return "".join(c if c.isprintable() else "\ufffd" for c in text)
+    """Text from a file, safe to print: one line, inert (safe_text), credentials as ***."""
+    return safe_text(redact_url(text), one_line=True)

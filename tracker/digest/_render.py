@@ -10,6 +10,7 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from tracker._terminal import redact_url, safe_text
 from tracker.clock import to_aware_utc
 from tracker.events.rank import rank_key
 from tracker.render import safe_url
@@ -18,10 +19,8 @@ NEW = "NEW"
 UPDATED = "UPDATED"
 
 # Control characters (C0, DEL, C1) and Unicode line/paragraph separators: in a header any
-# of them could end the header line or confuse a mail client; in the text part they are
-# noise from feeds.
+# of them could end the header line or confuse a mail client.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_SPACES = re.compile(r"\s+")
 # More topic names than this in a subject become "and N more".
 SUBJECT_TOPICS = 3
 OTHER_TOPIC = "Other"
@@ -77,13 +76,15 @@ class Rendered:
 
 
 def header_text(text: str) -> str:
-    """Text safe for a header: control characters (CR, LF, ...) become spaces, runs collapse."""
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    """Text safe for a header: control characters (CR, LF, ...) become spaces, runs collapse,
+    bidi formatting goes (safe_text)."""
+    return safe_text(_CONTROL.sub(" ", text), one_line=True)
 
 
 def one_line(text: str) -> str:
-    """Feed text as one printable line for the text part."""
-    return header_text(text)
+    """Feed text as one printable line for the text and HTML parts: the text part is what
+    `digest preview` prints, so controls become U+FFFD and bidi goes, as on every output."""
+    return safe_text(text, one_line=True)
 
 
 def _plural(n: int, word: str) -> str:
@@ -212,7 +213,7 @@ def _text_item(item: _Item, also: str = "Also under") -> list[str]:
         if src.url:
             link = safe_url(src.url)
             # Not http(s): shown for the record, marked so nobody mistakes it for a link.
-            lines.append(f"    {link}" if link else f"    (link not shown as a link: {one_line(src.url)})")
+            lines.append(f"    {link}" if link else f"    (link not shown as a link: {redact_url(one_line(src.url), query=False)})")
     return [*lines, ""]
 
 
@@ -265,7 +266,7 @@ def _source_html(src: Source) -> str:
     if link:
         body = f'<a href="{_e(link)}">{title}</a>'
     elif src.url:
-        body = f"{title} <span style=\"{_S_NOTE}\">({_e(one_line(src.url))})</span>"
+        body = f"{title} <span style=\"{_S_NOTE}\">({_e(redact_url(one_line(src.url), query=False))})</span>"
     else:
         body = title
     return f"<li>{_e(one_line(src.outlet))}: {body}</li>"
