@@ -22,6 +22,10 @@ class UsageError(TrackerError):
     exit_code = 2
 
 
+class DateRangeError(UsageError):
+    """A date on the command line that is a real date but outside the range tracker reads."""
+
+
 class NoDatabaseError(UsageError):
     """A command that only reads was pointed at a database that does not exist."""
 

@@ -29,8 +29,12 @@ class DateParam(click.ParamType):  # type: ignore[type-arg]  # generic only in n
             return value
         from tracker.dates import parse_cli_date
 
+        from tracker.errors import DateRangeError
+
         try:
             return parse_cli_date(str(value), end=self.end)
+        except DateRangeError as exc:
+            self.fail(str(exc), param, ctx)
         except ValueError:
             self.fail(f"{value!r} is not a date (use YYYY-MM-DD, YYYY-MM or YYYY)", param, ctx)
 
@@ -152,6 +156,7 @@ def event(ctx: click.Context, event_id: str, fmt: str) -> None:
       tracker event 3f1c2a9b0d
       tracker event 3f1c --format json
     """
+    from tracker._terminal import redact_url, safe_text
     from tracker.render import format_when
     from tracker.store.timeline import get_event
 
@@ -162,9 +167,14 @@ def event(ctx: click.Context, event_id: str, fmt: str) -> None:
     if fmt == "json":
         echo_json(found.to_dict())
         return
+
+    def line(text: str) -> str:
+        # Every field but the dates comes from a feed: one inert line each.
+        return safe_text(text, one_line=True)
+
     when = format_when(found.value, found.mod, found.granularity, found.start, found.end)
-    click.echo(f"{found.id}  {when}  [{', '.join(found.topics)}]")
-    click.echo(f"  {found.summary}")
+    click.echo(f"{found.id}  {when}  [{line(', '.join(found.topics))}]")
+    click.echo(f"  {line(found.summary)}")
     click.echo(f"  {found.start.isoformat()} .. {found.end.isoformat()} ({found.granularity}, value {found.value})")
     outlets = found.outlets
     click.echo(
@@ -172,6 +182,6 @@ def event(ctx: click.Context, event_id: str, fmt: str) -> None:
         f" score {found.score or 0:.2f}:"
     )
     for m in found.mentions:
-        click.echo(f"  - {m.feed}: {m.title}")
-        click.echo(f"    {m.url or '(no link)'}  published {m.published:%Y-%m-%d %H:%M}Z")
-        click.echo(f"    \u201c{m.expression}\u201d: {m.quote}")
+        click.echo(f"  - {line(m.feed)}: {line(m.title)}")
+        click.echo(f"    {redact_url(line(m.url), query=False) if m.url else '(no link)'}  published {m.published:%Y-%m-%d %H:%M}Z")
+        click.echo(f"    \u201c{line(m.expression)}\u201d: {line(m.quote)}")

@@ -69,7 +69,12 @@ def _range_pks(q: TimelineQuery, topic: str | None) -> list[Select[int]]:
         if q.since is not None:
             conds.append(table.end >= q.since)
             if cls < len(SPAN_CLASSES):
-                conds.append(table.start >= q.since - timedelta(days=SPAN_CLASSES[cls] - 1))
+                try:
+                    lowest = q.since - timedelta(days=SPAN_CLASSES[cls] - 1)
+                except OverflowError:
+                    # Library callers may ask for the first centuries; the CLI refuses them.
+                    lowest = date.min
+                conds.append(table.start >= lowest)
         parts.append(select(key.label("pk")).where(and_(*conds)))
     return parts
 
