@@ -10,6 +10,8 @@ import os
 import queue
 import random
 import signal
+import stat
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,14 +34,14 @@ from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-unt
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from tracker.clock import isoformat_z, to_aware_utc, to_naive_utc
 from tracker.config import Config, FeedConfig, load_config
-from tracker.errors import ConfigError, TrackerError
+from tracker.errors import ConfigError, StoreError, TrackerError
 from tracker.policy import MAX_DELAY, MAX_START_SPREAD, START_SPACING, next_poll, resume_due
 from tracker.poll import DEADLINE_FACTOR
 from tracker.store import Feed
+from tracker.store.db import FileIdentity, display_url, guard_database_file, sqlite_file
 
 if TYPE_CHECKING:
     from tracker.app import Tracker
@@ -75,6 +77,11 @@ ROUND_SLACK = timedelta(seconds=1)
 # (DEADLINE_FACTOR x timeout) plus this, for parsing and storing.
 ROUND_MARGIN = timedelta(seconds=15)
 ROUND_JOB = "first-round"
+# How often the main loop makes sure the database and lock files are still the ones it
+# opened (polls and writes check for themselves as well).
+WATCH_EVERY_S = 1.0
+# A reload error is logged as one line, cut to this many characters.
+MAX_RELOAD_ERROR = 200
 
 
 class DaemonError(TrackerError):
@@ -91,11 +98,8 @@ SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers |
 
 def lock_path(database_url: str) -> Path | None:
     """The lock file beside a SQLite database file; None for other databases and :memory:."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    db = Path(url.database)
-    return db.with_name(db.name + ".lock")
+    db = sqlite_file(database_url)
+    return db.with_name(db.name + ".lock") if db is not None else None
 
 
 class DaemonLock:
@@ -108,6 +112,8 @@ class DaemonLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        # The file locked, for the daemon to notice when the path stops naming it.
+        self.identity: FileIdentity | None = None
 
     def acquire(self) -> None:
         try:
@@ -127,9 +133,16 @@ class DaemonLock:
                 f"another tracker daemon{who} is already running on this database; "
                 f"stop it first (it holds {self.path})"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            _write_pid(fd)
+            identity = FileIdentity.of_fd(self.path, fd)
+        except OSError as exc:
+            # A full disk, a quota, a read-only remount...: one line, as for any other
+            # start-up problem (closing the file releases the flock).
+            os.close(fd)
+            raise DaemonError(f"cannot write the lock file {self.path}: {exc.strerror or exc}") from exc
         self._fd = fd
+        self.identity = identity
 
     def release(self) -> None:
         if self._fd is not None:
@@ -142,6 +155,20 @@ class DaemonLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _write_pid(fd: int) -> None:
+    """Put our pid in the lock file in place of what it held.
+
+    Written first and cut to length after, so that when the file cannot take the bytes
+    (ENOSPC and the like) that is the error reported; a half-written pid never reads
+    as one (see _read_pid).
+    """
+    data = f"{os.getpid()}\n".encode()
+    written = os.pwrite(fd, data, 0)
+    if written != len(data):
+        raise OSError(errno.ENOSPC, f"wrote {written} of {len(data)} bytes")
+    os.ftruncate(fd, len(data))
 
 
 def _read_pid(fd: int) -> str | None:
@@ -165,9 +192,12 @@ class FileSignature:
 
 
 def file_signature(path: Path) -> FileSignature | None:
-    """The file's signature, or None while it is missing or unreadable (mid-replace)."""
+    """The file's signature, or None while it is missing, unreadable (mid-replace) or not a
+    regular file (reading a FIFO or a device would block or never end)."""
     try:
         st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return None
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
@@ -203,6 +233,16 @@ def initial_round(
 # -- the daemon -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Watched:
+    """A file the daemon stops for once its path no longer names it (see Daemon._files_lost)."""
+
+    identity: FileIdentity
+    what: str  # "database file"
+    why: str  # what stopping prevents, for the error
+    error: type[TrackerError]
+
+
 class Daemon:
     """Polls each configured feed when the database says it is due, until stopped.
 
@@ -227,9 +267,11 @@ class Daemon:
         stop_wait: float | None = None,
         rng: random.Random | None = None,
         before_exit: Callable[[], None] | None = None,
+        lock: DaemonLock | None = None,
     ) -> None:
         """`before_exit` runs when run() ends the process at once because polls are still in
-        flight (no unwinding after that: release what must be released)."""
+        flight (no unwinding after that: release what must be released). `lock`: the
+        acquired lock, whose file is watched like the database's (see _files_lost)."""
         from tracker.poll import poll_feed
 
         self.tracker = tracker
@@ -251,6 +293,9 @@ class Daemon:
         self._digest_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._before_exit = before_exit
+        # Why the daemon stops on its own (a lost database or lock file): run() raises it.
+        self._fatal: TrackerError | None = None
+        self._watched = self._files_to_watch(lock)
         # The first round: feeds not yet polled since start, and what the digest hook was
         # asked meanwhile (None: never asked).
         self._round_lock = threading.Lock()
@@ -263,6 +308,56 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
         )
         self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+
+    # -- the files it must not lose -----------------------------------------------------
+
+    def _files_to_watch(self, lock: DaemonLock | None) -> list[_Watched]:
+        watched: list[_Watched] = []
+        db = sqlite_file(self.tracker.store.url)
+        if db is not None:
+            try:
+                identity = FileIdentity.of_path(db)
+            except OSError as exc:
+                raise StoreError(f"cannot find the database file {db}: {exc.strerror or exc}") from exc
+            # Between two of the daemon's checks, a deletion must still not let a write
+            # commit into the unlinked file: every transaction checks too.
+            guard_database_file(self.tracker.store.engine, identity)
+            watched.append(_Watched(identity, "database file", "so that nothing is written into a lost file", StoreError))
+        if lock is not None and lock.identity is not None:
+            watched.append(_Watched(
+                lock.identity, "lock file", "as a second daemon could now start on the same database", DaemonError
+            ))
+        return watched
+
+    def _files_lost(self) -> bool:
+        """True once the database or the lock file was deleted or replaced (same path, another
+        inode); the first time, the daemon is told to stop and run() to raise why.
+
+        The open files would keep working: without this the daemon would poll on into a
+        file nobody can see, lost when it exits, while a new database (or a second
+        daemon's lock) takes the path. One stat per file.
+        """
+        if self._fatal is not None:
+            return True
+        for watched in self._watched:
+            change = watched.identity.change()
+            if change is not None:
+                self._fail(
+                    watched.error(
+                        f"the {watched.what} {watched.identity.path} {change} while the daemon ran; "
+                        f"stopped {watched.why}"
+                    ),
+                    f"{watched.what} lost",
+                )
+                return True
+        return False
+
+    def _fail(self, exc: TrackerError, why: str) -> None:
+        with self._cond:
+            if self._fatal is not None:
+                return
+            self._fatal = exc
+        self._requests.put(f"stop:{why}")
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -341,7 +436,7 @@ class Daemon:
             self._digest_step(held)
 
     def _retry_pending(self) -> None:
-        if self._stopping:
+        if self._stopping or self._files_lost():
             return
         from tracker.reprocess import reprocess
 
@@ -357,7 +452,7 @@ class Daemon:
             self.call_after_poll([])
 
     def _digest_timer(self) -> None:
-        if self.tracker.config.digest is None or self._stopping:
+        if self.tracker.config.digest is None or self._stopping or self._files_lost():
             return
         from tracker.digest import next_due
 
@@ -370,7 +465,10 @@ class Daemon:
             self.call_after_poll([])
 
     def run(self) -> int:
-        """Run until SIGTERM/SIGINT (or request_stop); SIGHUP reloads. Returns the exit code."""
+        """Run until SIGTERM/SIGINT (or request_stop); SIGHUP reloads. Returns the exit code.
+
+        Raises the error that made the daemon stop on its own (a lost database or lock file).
+        """
         previous = self._install_signals()
         try:
             self.start()
@@ -388,8 +486,17 @@ class Daemon:
             # the unfinished transactions roll back when the process ends, as promised.
             if self._before_exit is not None:
                 self._before_exit()
+            code = 0
+            if self._fatal is not None:
+                # No unwinding from here: the CLI would not get to print the error.
+                from tracker.cli import error_line
+
+                print(error_line(str(self._fatal)), file=sys.stderr, flush=True)
+                code = self._fatal.exit_code
             logging.shutdown()
-            os._exit(0)
+            os._exit(code)
+        if self._fatal is not None:
+            raise self._fatal
         return 0
 
     def request_stop(self) -> None:
@@ -414,15 +521,22 @@ class Daemon:
 
     def _main_loop(self) -> None:
         next_check = time.monotonic() + self.check_config_every
+        next_watch = time.monotonic() + WATCH_EVERY_S
         while True:
+            wake = min(next_check, next_watch)
             try:
-                request = self._requests.get(timeout=max(0.0, next_check - time.monotonic()))
+                request = self._requests.get(timeout=max(0.0, wake - time.monotonic()))
             except queue.Empty:
                 request = None
             if request is not None and request.startswith("stop"):
                 why = request.partition(":")[2] or "request"
                 log.info("stopping (%s)", why)
                 return
+            if time.monotonic() >= next_watch:
+                # Also when no poll is due for hours: a lost lock file lets a second daemon in now.
+                next_watch = time.monotonic() + WATCH_EVERY_S
+                if self._files_lost():
+                    continue  # its stop request is next in the queue
             if request == "reload":
                 self.reload("SIGHUP")
             if time.monotonic() >= next_check:
@@ -554,7 +668,7 @@ class Daemon:
         if cfg is None:
             return  # removed by a reload after this run was queued
         with self._in_flight() as go:
-            if not go or self._postponed(name):
+            if not go or self._files_lost() or self._postponed(name):
                 return
             try:
                 result = self._poll(self.tracker, cfg)
@@ -565,6 +679,8 @@ class Daemon:
 
                 result = PollResult(name, "error", error=f"internal error: {exc.__class__.__name__}: {exc}")
             due = self._log_and_plan(cfg, result)
+            if self._files_lost():
+                return  # stopping: no digest from a lost database, no next run
             if result.events_changed > 0:
                 self.call_after_poll([result])
         current = self._feeds.get(name)
@@ -672,15 +788,33 @@ class Daemon:
         return self.reload("file changed")
 
     def reload(self, why: str) -> bool:
-        """Load feeds.yaml again and apply it; on any error keep the running config."""
+        """Load feeds.yaml again and apply it; whatever goes wrong, the running config stays
+        and one line says why."""
+        if self._files_lost():
+            return False  # stopping, and the database would refuse the new rows anyway
         with self._reload_lock:
             try:
-                new = load_config(self.config_path)
-                self._apply(new)
-            except TrackerError as exc:  # ConfigError, or the database refusing the new rows
-                log.error("config not reloaded (%s), keeping the previous one: %s", why, exc)
+                self._apply(self._load_config())
+            except Exception as exc:
+                # Nothing read from a file may stop the daemon: besides ConfigError and the
+                # database refusing the new rows, whatever the file provokes (RecursionError,
+                # MemoryError, a bug). KeyboardInterrupt and SystemExit are not Exceptions.
+                log.error("config not reloaded (%s), keeping the previous one: %s", why, _one_line(exc))
+                log.debug("the failed reload", exc_info=True)
                 return False
             return True
+
+    def _load_config(self) -> Config:
+        try:
+            mode = self.config_path.stat().st_mode
+        except OSError:
+            mode = None  # load_config says what is wrong with it
+        if mode is not None and not stat.S_ISREG(mode):
+            # Reading a FIFO would block the main loop (and with it every signal), a device
+            # such as /dev/zero would never end.
+            kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+            raise ConfigError(f"{self.config_path}: cannot read: not a regular file but {kind}")
+        return load_config(self.config_path)
 
     def _apply(self, new: Config) -> None:
         old = self.tracker.config
@@ -688,24 +822,47 @@ class Daemon:
             raise ConfigError(
                 f"{new.path.name}: database: changing the database needs a restart of the daemon"
             )
-        self.tracker.reconfigure(new)
         old_feeds = self._feeds
-        new_feeds = {f.name: f for f in new.feeds}
-        added = [n for n in new_feeds if n not in old_feeds]
-        removed = [n for n in old_feeds if n not in new_feeds]
-        changed = [n for n in new_feeds if n in old_feeds and new_feeds[n] != old_feeds[n]]
-        self._feeds = new_feeds
+        try:
+            self.tracker.reconfigure(new)
+            added, removed, changed = self._switch_feeds({f.name: f for f in new.feeds})
+        except StoreError:
+            # Only the feed rows' transaction, reconfigure's first step, lets one out (the
+            # jobs report their own): rolled back, nothing changed, nothing to undo.
+            raise
+        except Exception:
+            self._restore(old, old_feeds)
+            raise
+        log.info(
+            "config reloaded: %d feeds (added: %s; removed: %s; changed: %s)",
+            len(self._feeds), _names(added), _names(removed), _names(changed),
+        )
+
+    def _switch_feeds(self, feeds: dict[str, FeedConfig]) -> tuple[list[str], list[str], list[str]]:
+        """Make `feeds` the running ones and move the jobs to match; the names added,
+        removed and changed."""
+        current = self._feeds
+        added = [n for n in feeds if n not in current]
+        removed = [n for n in current if n not in feeds]
+        changed = [n for n in feeds if n in current and feeds[n] != current[n]]
+        self._feeds = feeds
         for name in removed:
             self._remove_job(JOB_PREFIX + name)
             self._unrecorded.pop(name, None)
             self._round_member_done(name)
         for name in added + changed:
             # Timeouts and topics are read at each run; interval and URL change the plan.
-            self._schedule_feed(new_feeds[name])
-        log.info(
-            "config reloaded: %d feeds (added: %s; removed: %s; changed: %s)",
-            len(new_feeds), _names(added), _names(removed), _names(changed),
-        )
+            self._schedule_feed(feeds[name])
+        return added, removed, changed
+
+    def _restore(self, old: Config, old_feeds: dict[str, FeedConfig]) -> None:
+        """Undo a reload that failed half-way: the feed rows (a changed URL), the matcher
+        and the jobs as the running config had them."""
+        try:
+            self.tracker.reconfigure(old)
+            self._switch_feeds(old_feeds)
+        except Exception as exc:
+            log.error("could not fully restore the running config after the failed reload: %s", _one_line(exc))
 
     # -- introspection (tests, `tracker feeds` needs none of it) ----------------------
 
@@ -720,6 +877,20 @@ class Daemon:
 
 def _names(names: Sequence[str]) -> str:
     return ", ".join(names) or "none"
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error as one log line of at most MAX_RELOAD_ERROR characters; errors other than
+    tracker's own name their class (a bare MemoryError says nothing else)."""
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not turn a logged error into a crash
+        text = ""
+    if not isinstance(exc, TrackerError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    # Cut before splitting: the message may quote a whole expanded YAML value.
+    text = " ".join(text[: MAX_RELOAD_ERROR * 4].split())
+    return text if len(text) <= MAX_RELOAD_ERROR else text[: MAX_RELOAD_ERROR - 1] + "…"
 
 
 def run_daemon(
@@ -740,13 +911,13 @@ def run_daemon(
     if lock is not None:
         lock.acquire()
     else:
-        log.warning("no lock for %s: make sure only one daemon uses this database", config.database_url)
+        log.warning("no lock for %s: make sure only one daemon uses this database", display_url(config.database_url))
     try:
         tracker = make_tracker(config)
         try:
             return Daemon(
                 tracker, check_config_every=check_config_every, digest_check_every=digest_check_every,
-                before_exit=lock.release if lock is not None else None,
+                before_exit=lock.release if lock is not None else None, lock=lock,
             ).run()
         finally:
             tracker.close()

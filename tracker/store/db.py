@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -82,10 +84,15 @@ def create_sqlite_engine(url: str, *, read_only: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        conn.exec_driver_sql(f"BEGIN {_begin_mode(conn)}")
 
     return engine
+
+
+def _begin_mode(conn: Connection) -> str:
+    """How a transaction on `conn` begins: IMMEDIATE (a writer) unless the connection says
+    DEFERRED (a reader)."""
+    return str(conn.get_execution_options().get("sqlite_begin", "IMMEDIATE"))
 
 
 def display_url(url: str) -> str:
@@ -97,6 +104,89 @@ def display_url(url: str) -> str:
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         return parsed.database
     return parsed.render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for :memory: and for other databases."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """The file a path named when it was opened, as (st_dev, st_ino): one stat to compare again.
+
+    An open file keeps working after its path is unlinked or renamed over, so a process
+    holding it open can only learn that "its" file is no longer the one at the path by
+    asking the path.
+    """
+
+    path: Path
+    device: int
+    inode: int
+
+    @classmethod
+    def of_path(cls, path: Path) -> FileIdentity:
+        """Raises OSError when the path names no file."""
+        st = os.stat(path)
+        return cls(path, st.st_dev, st.st_ino)
+
+    @classmethod
+    def of_fd(cls, path: Path, fd: int) -> FileIdentity:
+        st = os.fstat(fd)
+        return cls(path, st.st_dev, st.st_ino)
+
+    def change(self) -> str | None:
+        """None while the path still names the same file; else what became of it."""
+        try:
+            st = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            return "was deleted"
+        except OSError as exc:
+            # A file that cannot be vouched for is treated as lost: nothing is written blind.
+            return f"can no longer be checked ({exc.strerror or exc})"
+        if (st.st_dev, st.st_ino) != (self.device, self.inode):
+            return "was replaced by another file"
+        return None
+
+
+class DatabaseFileLost(StoreError):
+    """The database file was deleted or replaced under an engine that was guarding it."""
+
+
+def guard_database_file(engine: Engine, identity: FileIdentity) -> None:
+    """Make every write of `engine` fail once `identity.path` no longer names that file.
+
+    Checked when a write transaction begins and again just before it commits: a deletion
+    meanwhile rolls the transaction back instead of committing it into an unlinked file,
+    lost when the last connection closes. And before a new pool connection opens the
+    path: SQLite would create an empty database there, or open the stranger that took
+    its place. Reads on the connections already open go on (they see the old file, and
+    whoever guards the engine is about to stop). A stat each time: microseconds beside a
+    SQLite transaction.
+    """
+
+    def check() -> None:
+        change = identity.change()
+        if change is not None:
+            raise DatabaseFileLost(f"the database file {identity.path} {change}; nothing more is written to it")
+
+    def before_connect(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+        check()  # returning None lets the dialect connect as usual
+
+    def on_write(conn: Connection) -> None:
+        if _begin_mode(conn) == "IMMEDIATE":
+            check()
+
+    event.listen(engine, "do_connect", before_connect)
+    # Before create_sqlite_engine's own "begin" hook, so that no BEGIN is issued at all.
+    event.listen(engine, "begin", on_write, insert=True)
+    event.listen(engine, "commit", on_write)
 
 
 def _prepare_new_database(path: Path) -> None:
