@@ -6,12 +6,10 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -22,10 +20,10 @@ from tracker.events import EventMention, TopicMatcher
 from tracker.fetch import FetchResult, Validators
 from tracker.parse import ParsedFeed, parse_feed
 from tracker.policy import next_poll
-from tracker.store import Feed, load_entries, upsert_entries
+from tracker.store import Feed, upsert_entries
 
 if TYPE_CHECKING:
-    from tracker.app import TopicPrefilter, Tracker
+    from tracker.app import LoneWorker, TopicPrefilter, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +31,15 @@ log = logging.getLogger(__name__)
 REDIRECTS_TO_MOVE = 3
 # A fetch may take this many feed timeouts in all (connect, redirects, a slow body).
 DEADLINE_FACTOR = 3
+# New and changed articles read (extracted and merged) per feed and poll, newest first; the
+# rest are stored at once and read by the next polls. Bounds a poll of a feed with a huge
+# archive (50,000 entries) in time and memory; real feeds carry far fewer.
+ARTICLES_PER_POLL = 1000
+# Error texts kept per article: an exception's text can quote a whole article.
+ERROR_CHARS = 300
+
+# The mentions of one article: (matcher, feed, title, text, published) -> mentions.
+ExtractFn = Callable[[TopicMatcher, FeedConfig, str, str, datetime], list[EventMention]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,9 @@ class PollResult:
                 text += f"; warning: {self.warning}"
             return f"{self.feed}: ok, {text} {took}"
         if self.status == "not-modified":
-            return f"{self.feed}: not modified {took}"
+            # Articles an earlier run left unextracted may still fail here.
+            note = f"; warning: {self.warning}" if self.warning else ""
+            return f"{self.feed}: not modified{note} {took}"
         return f"{self.feed}: {self.status}: {self.error} {took}"
 
 
@@ -79,11 +88,26 @@ class Extracted:
 
 
 @dataclass(frozen=True)
+class Article:
+    """What extraction needs of one entry, parsed or stored."""
+
+    key: str
+    title: str
+    text: str
+    # The entry's date, else when it was first seen: what the store gives it.
+    published: datetime
+    content_hash: str
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A parsed document with the mentions of its new and changed entries, by entry key."""
 
     parsed: ParsedFeed
     extracted: dict[str, Extracted]
+    # New and changed entries past the per-poll budget: stored, marked for extraction, and
+    # read by the next polls' catch-up instead of this one.
+    deferred: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -125,6 +149,53 @@ class MergeBatch:
             return bool(self._items)
 
 
+def extract_articles(
+    items: Sequence[tuple[FeedConfig, Article]],
+    matcher: TopicMatcher,
+    prefilter: TopicPrefilter | None,
+    extract: ExtractFn,
+) -> list[Extracted]:
+    """Each article's mentions, or why there are none (pure; a worker task or in-thread).
+
+    One article's failure, MemoryError and RecursionError included, is that article's
+    error and never stops the others.
+    """
+    out = []
+    for feed, article in items:
+        if prefilter is not None and not prefilter.could_mention(article.title, article.text, feed.topics):
+            out.append(Extracted(article.content_hash))
+            continue
+        try:
+            mentions = extract(matcher, feed, article.title, article.text, article.published)
+        except Exception as exc:  # noqa: BLE001 - recorded per entry: it stays pending
+            out.append(Extracted(article.content_hash, error=f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]))
+            continue
+        out.append(Extracted(article.content_hash, tuple(mentions)))
+    return out
+
+
+def articles_to_extract(
+    parsed: ParsedFeed, known: Mapping[str, str], now: datetime, limit: int = ARTICLES_PER_POLL
+) -> tuple[list[Article], frozenset[str]]:
+    """The document's entries not stored with this content, the newest `limit` of them, and
+    the keys of the rest (deferred to later polls); `known` is key -> content hash."""
+    out = []
+    for entry in parsed.entries:
+        if known.get(entry.key) == entry.content_hash:
+            continue
+        if entry.published is None and entry.key in known:
+            # The stored entry keeps its earlier first-seen date; only the transaction knows it.
+            continue
+        # The date the store will give the entry: its own, else first seen (now).
+        out.append(Article(entry.key, entry.title, entry.text, entry.published or now, entry.content_hash))
+    if len(out) <= limit:
+        return out, frozenset()
+    # Newest first: on a first poll of a feed with a huge archive, today's news is what the
+    # user is waiting for. Stable, so equal dates keep document order.
+    ranked = sorted(out, key=lambda a: a.published, reverse=True)
+    return ranked[:limit], frozenset(a.key for a in ranked[limit:])
+
+
 def prepare_document(
     body: bytes,
     headers: Mapping[str, str],
@@ -134,55 +205,54 @@ def prepare_document(
     feed: FeedConfig,
     matcher: TopicMatcher,
     prefilter: TopicPrefilter | None,
+    extract: ExtractFn | None,
 ) -> Prepared | str:
     """Parse a document and extract the mentions of entries not stored with this content.
 
     Pure CPU work, run in a worker process or the polling thread; `known` is key ->
-    content hash of the stored entries. A document that is no feed gives the ParseError
-    message (a string crosses process boundaries more safely than an exception).
+    content hash of the stored entries; `extract` None: parse only. A document that is no
+    feed gives the ParseError message (a string crosses process boundaries more safely
+    than an exception).
     """
-    from tracker.app import extract_mentions
-
     try:
         parsed = parse_feed(body, headers, url=url, now=now)
     except ParseError as exc:
         return str(exc)
-    extracted: dict[str, Extracted] = {}
-    for entry in parsed.entries:
-        if known.get(entry.key) == entry.content_hash:
-            continue
-        if entry.published is None and entry.key in known:
-            # The stored entry keeps its earlier first-seen date; only the transaction knows it.
-            continue
-        # The date the store will give the entry: its own, else first seen (now).
-        published = entry.published or now
-        if prefilter is not None and not prefilter.could_mention(entry.title, entry.text, feed.topics):
-            extracted[entry.key] = Extracted(entry.content_hash)
-            continue
-        try:
-            mentions = extract_mentions(matcher, feed, entry.title, entry.text, published)
-        except Exception as exc:  # noqa: BLE001 - recorded per entry, as the inline path does
-            extracted[entry.key] = Extracted(entry.content_hash, error=f"{type(exc).__name__}: {exc}")
-            continue
-        extracted[entry.key] = Extracted(entry.content_hash, tuple(mentions))
-    return Prepared(parsed, extracted)
+    if extract is None:
+        return Prepared(parsed, {})
+    articles, deferred = articles_to_extract(parsed, known, now)
+    results = extract_articles([(feed, a) for a in articles], matcher, prefilter, extract)
+    return Prepared(parsed, {a.key: r for a, r in zip(articles, results)}, deferred)
 
 
 def poll_feed(
     tracker: Tracker,
     cfg: FeedConfig,
     *,
-    processes: Executor | None = None,
+    use_workers: bool = False,
     batch: MergeBatch | None = None,
+    catch_up: bool = True,
 ) -> PollResult:
     """Poll one feed now. Never raises: a problem, even a bug, is recorded and returned.
 
-    With `processes`, parsing and extraction run there; with `batch`, the entries are
-    stored now and their mentions merged later by Tracker.merge_batch.
+    With `use_workers`, parsing and extraction run in the tracker's worker processes.
+    The entries are stored in one transaction, then their mentions merged: by the caller
+    when it gives a `batch` (Tracker.poll, once for many feeds), else here. `catch_up`
+    first finishes the feed's entries that an earlier run left unmerged (the daemon's polls
+    come here; Tracker.poll does it for all its feeds at once).
     """
     started = time.monotonic()
     try:
-        return _poll_feed(tracker, cfg, started, processes, batch)
+        caught = tracker.catch_up([cfg]) if catch_up else None
+        own = batch if batch is not None else MergeBatch()
+        result = _poll_feed(tracker, cfg, started, use_workers, own)
+        if batch is None:
+            pending = own.take()
+            if pending:
+                result = tracker.merge_pending(pending).settle(result)
+        if caught is not None:
+            result = caught.settle(result)
+        return replace(result, duration=time.monotonic() - started)
     except Exception as exc:
         # A bug must cost one feed one poll, never the other feeds or the daemon.
         log.exception("%s: unexpected error while polling", cfg.name)
@@ -192,9 +262,7 @@ def poll_feed(
         )
 
 
-def _poll_feed(
-    tracker: Tracker, cfg: FeedConfig, started: float, processes: Executor | None, batch: MergeBatch | None
-) -> PollResult:
+def _poll_feed(tracker: Tracker, cfg: FeedConfig, started: float, use_workers: bool, batch: MergeBatch) -> PollResult:
     now = tracker.clock()
     state = tracker.store.feed_state(cfg.name)
     rng = random.Random()
@@ -223,7 +291,7 @@ def _poll_feed(
         assert fetched.body is not None
         # All CPU work happens here, before the write lock is taken: the transaction
         # only compares content hashes and writes.
-        outcome = _prepare(tracker, cfg, fetched, now, tracker.store.entry_hashes(state.id), processes)
+        outcome = _prepare(tracker, cfg, fetched, now, tracker.store.entry_hashes(state.id), use_workers)
         if isinstance(outcome, str):
             return finish(_record_failure(tracker, cfg, state.id, now, ParseError(outcome), rng=rng))
         prepared = outcome
@@ -242,24 +310,56 @@ def _prepare(
     fetched: FetchResult,
     now: datetime,
     known: dict[str, str],
-    processes: Executor | None,
+    use_workers: bool,
 ) -> Prepared | str:
     assert fetched.body is not None
-    args = (fetched.body, dict(fetched.headers), fetched.url, now, known, cfg, tracker.matcher,
-            tracker.prefilter if tracker.use_prefilter else None)
-    if processes is not None:
+    matcher, prefilter, extract = tracker.task_args()
+    args = (fetched.body, dict(fetched.headers), fetched.url, now, known, cfg, matcher, prefilter)
+    if use_workers:
+        from tracker.app import WorkerCrashed, WorkersUnavailable
+
         try:
-            future = processes.submit(prepare_document, *args)
-        except (BrokenProcessPool, RuntimeError, OSError) as exc:
-            # No workers to be had (one died, the pool is shut down, no processes left):
-            # this feed is done here instead.
-            log.warning("%s: worker processes unavailable (%s); parsing in the polling thread", cfg.name, exc)
-        else:
-            try:
-                return future.result()
-            except BrokenProcessPool:
-                log.warning("%s: a worker process died; parsing in the polling thread", cfg.name)
-    return prepare_document(*args)
+            return tracker.workers.run(prepare_document, *args, extract)
+        except WorkersUnavailable as exc:
+            # No workers to be had (they cannot start here, the tracker is closing): this
+            # feed is done here instead.
+            log.debug("%s: worker processes unavailable (%s); parsing in the polling thread", cfg.name, exc)
+        except WorkerCrashed:
+            # A worker died (killed, out of memory) while this document was in the pool,
+            # maybe because of it: never try it in this process, which it could kill too.
+            with tracker.workers.alone() as worker:
+                return _prepare_alone(tracker, worker, cfg, args, extract, now, known)
+    return prepare_document(*args, extract)
+
+
+def _prepare_alone(
+    tracker: Tracker,
+    worker: LoneWorker,
+    cfg: FeedConfig,
+    args: tuple[Any, ...],
+    extract: ExtractFn,
+    now: datetime,
+    known: Mapping[str, str],
+) -> Prepared | str:
+    """The document again in a worker of its own: whole, and if that dies too, parsed there
+    and its articles extracted one at a time, so that only the article at fault fails."""
+    from tracker.app import WorkerCrashed, WorkersUnavailable
+
+    try:
+        return worker.run(prepare_document, *args, extract)
+    except WorkerCrashed:
+        log.warning("%s: a worker process died on this feed's document; extracting its articles one at a time", cfg.name)
+    except WorkersUnavailable as exc:
+        return f"no worker process to parse the document after a worker crash: {exc}"
+    try:
+        prepared = worker.run(prepare_document, *args, None)
+    except (WorkerCrashed, WorkersUnavailable) as exc:
+        return f"the document could not be parsed: a worker process died parsing it ({exc})"
+    if isinstance(prepared, str):
+        return prepared
+    articles, deferred = articles_to_extract(prepared.parsed, known, now)
+    results = tracker.extract_alone(worker, [(cfg, a) for a in articles], whole_first=False)
+    return Prepared(prepared.parsed, {a.key: r for a, r in zip(articles, results)}, deferred)
 
 
 def _server_interval(fetched: FetchResult, parsed: ParsedFeed | None) -> float | None:
@@ -275,7 +375,7 @@ def _record_success(
     fetched: FetchResult,
     prepared: Prepared | None,
     rng: random.Random,
-    batch: MergeBatch | None,
+    batch: MergeBatch,
 ) -> PollResult:
     parsed = prepared.parsed if prepared is not None else None
     server_interval = _server_interval(fetched, parsed)
@@ -302,30 +402,34 @@ def _record_success(
             feed.last_status = "not-modified"
             return PollResult(cfg.name, "not-modified", next_due=schedule.next_due)
         parsed = prepared.parsed
+        warning = parsed.warning
+        if prepared.deferred:
+            left = len(prepared.deferred)
+            note = (
+                f"{left:,} {'article' if left == 1 else 'articles'} stored and left for the next polls "
+                f"(at most {ARTICLES_PER_POLL:,} a feed are read per poll)"
+            )
+            warning = "; ".join(filter(None, [warning, note]))
         feed.last_status = "ok"
-        feed.warning = parsed.warning
+        feed.warning = warning
         if parsed.title:
             feed.title = parsed.title
         counts, touched = upsert_entries(s, feed_id, parsed.entries, now)
-        events_changed = 0
-        if batch is None:
-            if touched:
-                loaded = load_entries(s, (t.id for t in touched))
-                rows = [loaded[t.id] for t in touched]
-                events_changed = tracker.after_entries(s, cfg, rows, now, prepared.extracted)
-        else:
-            pending = [PendingMerge(cfg, e.id, e.content_hash, prepared.extracted.get(e.key)) for e in touched]
-    if batch is not None:
-        # Queued only once the entries are committed.
-        batch.add(pending)
+        pending = [
+            PendingMerge(cfg, e.id, e.content_hash, prepared.extracted.get(e.key))
+            for e in touched
+            if e.key not in prepared.deferred
+        ]
+    # Queued only once the entries are committed (marked for extraction): merging them is
+    # another transaction, and whatever happens to it, the entries are kept.
+    batch.add(pending)
     return PollResult(
         cfg.name,
         "ok",
         new=counts.new,
         updated=counts.updated,
         unchanged=counts.unchanged,
-        warning=parsed.warning,
-        events_changed=events_changed,
+        warning=warning,
         next_due=schedule.next_due,
     )
 

@@ -7,14 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from tracker.app import Tracker
-from tracker.store import load_entries
-from tracker.store.merging import apply_mentions
+from tracker.app import WORKERS_FOR_BACKLOG, Tracker
 from tracker.store.models import Entry, Feed
-
-
-# Entries per write transaction: small enough that the daemon's polls are not held up long.
-BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -36,35 +30,19 @@ def reprocess(
     """Extract and merge again the entries of the given feeds (all configured feeds by default).
 
     With pending_only, only entries still marked for extraction (an earlier failure).
-    Each batch is one transaction, so an interruption loses nothing: run it again.
-    `on_progress(done, total)` is called with the entries done so far, at the start and
-    after each batch.
+    The poll's own path (Tracker.process_stored): extraction outside the write lock, in
+    worker processes for many entries, and merges in small transactions, so an
+    interruption loses nothing (run it again) and an entry whose extraction or merge
+    fails stays marked while the others are merged. `on_progress(done, total)` is called
+    with the entries done so far, at the start and after each merge.
     """
     feeds = {f.name: f for f in tracker.feeds(feed_names)}
     with tracker.store.read() as s:
         stmt = select(Entry.id, Feed.name).join(Feed, Feed.id == Entry.feed_id).where(Feed.name.in_(list(feeds)))
         if pending_only:
             stmt = stmt.where(Entry.needs_extraction.is_(True))
-        todo = [(entry_id, name) for entry_id, name in s.execute(stmt.order_by(Entry.id))]
-    entries = changed = failed = 0
-    if on_progress is not None:
-        on_progress(0, len(todo))
-    for i in range(0, len(todo), BATCH):
-        batch = todo[i : i + BATCH]
-        with tracker.store.write() as s:
-            rows = load_entries(s, (entry_id for entry_id, _ in batch))
-            updates = []
-            for entry_id, name in batch:
-                entry = rows.get(entry_id)
-                if entry is None:  # deleted meanwhile
-                    continue
-                # The poll's own path: extraction (prefiltered), with failures logged and left out.
-                done = tracker.entry_mentions(feeds[name], [entry])
-                failed += 1 - len(done)
-                updates.extend(done)
-            if updates:
-                changed += apply_mentions(s, updates, tracker.clock()).changed
-            entries += len(updates)
-        if on_progress is not None:
-            on_progress(i + len(batch), len(todo))
-    return ReprocessResult(entries=entries, events_changed=changed, failed=failed)
+        todo = [(entry_id, feeds[name]) for entry_id, name in s.execute(stmt.order_by(Entry.id))]
+    # Entries still pending may be what killed an earlier run: never in this process then.
+    use_workers = pending_only or len(todo) >= WORKERS_FOR_BACKLOG
+    outcome = tracker.process_stored(todo, use_workers=use_workers, on_progress=on_progress)
+    return ReprocessResult(entries=outcome.merged, events_changed=outcome.events, failed=outcome.failed)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
+import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -127,9 +132,47 @@ def process_batch(
     return [process_line(n, raw, default_published) for n, raw in batch]
 
 
-def _warm_worker() -> None:
+def _warm_worker(parent: int) -> None:
+    """Pool initializer: tie the worker's life to this command's, then load the tagger."""
+    _end_with_parent(parent)
     # Import the tagger (and dateparser behind it) once per worker, before the first task.
     import tracker.temporal  # noqa: F401
+
+
+def _end_with_parent(parent: int) -> None:
+    """The worker ends when `parent` (this command, its parent process) does, kill -9 included.
+
+    Nothing in multiprocessing does it: an idle worker whose parent was killed waits for
+    tasks forever. On Linux the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG); a thread
+    watching the parent pid covers other systems, and a worker busy in a long C call.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)  # it died before the prctl: no signal will come
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    # An orphan is adopted by init (or a subreaper): its parent pid changes.
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_S)
+    os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+_PARENT_CHECK_S = 0.5
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    # Workers must be this process's own children for _end_with_parent to watch it, and a
+    # forkserver's workers are the server's: the platform's default method unless that is
+    # the forkserver (Python 3.14 on Linux), then spawn.
+    context = multiprocessing.get_context()
+    return multiprocessing.get_context("spawn") if context.get_start_method() == "forkserver" else context
 
 
 def default_workers() -> int:
@@ -178,7 +221,9 @@ def run_batch(
     first = list(islice(numbered, BATCH_LINES))
     if not first:
         return sink
-    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=_pool_context(), initializer=_warm_worker, initargs=(os.getpid(),)
+    ) as pool:
         try:
             pending: deque[Future[list[tuple[bytes | None, str | None]]]] = deque()
             pending.append(pool.submit(process_batch, first, default_published))
