@@ -479,14 +479,18 @@ class Tracker:
         prefilter: bool = True,
         sync: bool = True,
         extract: ExtractFn = extract_mentions,
+        articles_per_poll: int | None = None,
     ) -> None:
         """`processes`: worker processes for parsing and extraction in a poll of many feeds
         (None: one per core when there are two or more; 0: never). `prefilter`: skip the
         tagger for articles that name no topic keyword (results are the same either way).
         `sync`: record the configured feeds in the store now (not for read-only use).
         `extract`: the mentions of one article, extract_mentions (tests give their own; it
-        must be a module-level function, as worker processes import it by name)."""
+        must be a module-level function, as worker processes import it by name).
+        `articles_per_poll`: new articles read per feed and poll, the rest left for the next
+        (None: poll.ARTICLES_PER_POLL)."""
         self.config = config
+        self.articles_per_poll = articles_per_poll if articles_per_poll is not None else ARTICLES_PER_POLL
         self.clock = clock
         self.store = store
         self.fetcher = fetcher
@@ -834,7 +838,7 @@ class Tracker:
         """Extract and merge the entries of these feeds still marked for extraction: stored
         by a run that was killed before merging them, or whose extraction failed before.
 
-        At most CATCH_UP_LIMIT, and ARTICLES_PER_POLL a feed, oldest first. Never raises: a problem is logged (the poll
+        At most CATCH_UP_LIMIT, and articles_per_poll a feed, oldest first. Never raises: a problem is logged (the poll
         that follows meets a database problem too) and the entries wait for the next poll.
         """
         by_name = {f.name: f for f in feeds}
@@ -858,7 +862,7 @@ class Tracker:
                         (entry_id, name)
                         for entry_id, name in s.execute(
                             select(ranked.c.entry_id, ranked.c.name)
-                            .where(ranked.c.n <= ARTICLES_PER_POLL)
+                            .where(ranked.c.n <= self.articles_per_poll)
                             .order_by(ranked.c.entry_id)
                             .limit(CATCH_UP_LIMIT)
                         )
@@ -965,6 +969,7 @@ def make_tracker(
     prefilter: bool = True,
     read_only: bool = False,
     extract: ExtractFn = extract_mentions,
+    articles_per_poll: int | None = None,
 ) -> Tracker:
     """Build a Tracker: the one place where dependencies are chosen.
 
@@ -981,7 +986,7 @@ def make_tracker(
     )
     return Tracker(
         config, clock=clock, store=store, fetcher=fetcher, processes=processes, prefilter=prefilter,
-        sync=not read_only, extract=extract,
+        sync=not read_only, extract=extract, articles_per_poll=articles_per_poll,
     )
 
 

@@ -205,12 +205,14 @@ def prepare_document(
     feed: FeedConfig,
     matcher: TopicMatcher,
     prefilter: TopicPrefilter | None,
+    limit: int,
     extract: ExtractFn | None,
 ) -> Prepared | str:
     """Parse a document and extract the mentions of entries not stored with this content.
 
     Pure CPU work, run in a worker process or the polling thread; `known` is key ->
-    content hash of the stored entries; `extract` None: parse only. A document that is no
+    content hash of the stored entries; at most `limit` articles are extracted, the newest
+    (the rest are deferred); `extract` None: parse only. A document that is no
     feed gives the ParseError message (a string crosses process boundaries more safely
     than an exception).
     """
@@ -220,7 +222,7 @@ def prepare_document(
         return str(exc)
     if extract is None:
         return Prepared(parsed, {})
-    articles, deferred = articles_to_extract(parsed, known, now)
+    articles, deferred = articles_to_extract(parsed, known, now, limit)
     results = extract_articles([(feed, a) for a in articles], matcher, prefilter, extract)
     return Prepared(parsed, {a.key: r for a, r in zip(articles, results)}, deferred)
 
@@ -314,7 +316,7 @@ def _prepare(
 ) -> Prepared | str:
     assert fetched.body is not None
     matcher, prefilter, extract = tracker.task_args()
-    args = (fetched.body, dict(fetched.headers), fetched.url, now, known, cfg, matcher, prefilter)
+    args = (fetched.body, dict(fetched.headers), fetched.url, now, known, cfg, matcher, prefilter, tracker.articles_per_poll)
     if use_workers:
         from tracker.app import WorkerCrashed, WorkersUnavailable
 
@@ -357,7 +359,7 @@ def _prepare_alone(
         return f"the document could not be parsed: a worker process died parsing it ({exc})"
     if isinstance(prepared, str):
         return prepared
-    articles, deferred = articles_to_extract(prepared.parsed, known, now)
+    articles, deferred = articles_to_extract(prepared.parsed, known, now, tracker.articles_per_poll)
     results = tracker.extract_alone(worker, [(cfg, a) for a in articles], whole_first=False)
     return Prepared(prepared.parsed, {a.key: r for a, r in zip(articles, results)}, deferred)
 
@@ -407,7 +409,7 @@ def _record_success(
             left = len(prepared.deferred)
             note = (
                 f"{left:,} {'article' if left == 1 else 'articles'} stored and left for the next polls "
-                f"(at most {ARTICLES_PER_POLL:,} a feed are read per poll)"
+                f"(at most {tracker.articles_per_poll:,} a feed are read per poll)"
             )
             warning = "; ".join(filter(None, [warning, note]))
         feed.last_status = "ok"
