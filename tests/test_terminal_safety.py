@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -269,13 +270,13 @@ def test_credentials_show_as_stars_and_the_user_stays(private: tuple[Path, Polle
     assert "user:***@" in by_name["looping"]["last_error"]
     code, out, _ = invoke(config, "feeds", columns=250)
     assert "http://user:***@127.0.0.1:" in out
-    # An article link resolved against the feed URL carries the password too; its own
-    # query is the article's address and stays.
+    # An article link resolved against the feed URL does not inherit its credentials; its
+    # own query is the article's address and stays.
     event = only_event(config)
     urls = [m["url"] for m in event["mentions"]]  # type: ignore[attr-defined]
-    assert urls and all("user:***@" in u and u.endswith("/story/p1?token=tok123") for u in urls)
+    assert urls and all("@" not in u and u.endswith("/story/p1?token=tok123") for u in urls)
     code, out, _ = invoke(config, "event", str(event["id"]))
-    assert "user:***@" in out and "secret" not in out
+    assert code == 0 and "/story/p1" in out and "secret" not in out
 
 
 def test_opml_export_keeps_credentials_only_when_asked(private: tuple[Path, Polled]) -> None:
@@ -307,3 +308,14 @@ def test_log_lines_hide_credentials(tmp_path: Path, feed_server: FeedServer) -> 
     assert "secret" not in logged
     code, out, _ = invoke(config, "feeds", columns=250)
     assert "/new.xml?token=***" in out and "secret" not in out
+
+
+def test_article_links_do_not_inherit_the_feed_credentials(private: tuple[Path, Polled]) -> None:
+    # Relative links are resolved against the feed's address without its user:password@,
+    # so the stored links (not only their display) are free of it.
+    config, _ = private
+    database = config.parent / "tracker.db"
+    with sqlite3.connect(database) as db:
+        links = [link for (link,) in db.execute("SELECT link FROM entries WHERE link IS NOT NULL")]
+    assert links
+    assert not [link for link in links if "@" in link or "secret" in link]

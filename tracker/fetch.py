@@ -380,8 +380,10 @@ class Fetcher:
         if status != 304:
             body = self._read_body(response, headers, final_url, deadline, started)
         # The parser resolves relative links against this; a relative Content-Location is
-        # relative to the URL we fetched.
-        headers["content-location"] = urllib.parse.urljoin(final_url, headers.get("content-location", ""))
+        # relative to the URL we fetched. Without the feed's credentials: article links are
+        # stored and shown, and must not carry the password to every reader of the timeline.
+        base = urllib.parse.urljoin(final_url, headers.get("content-location", ""))
+        headers["content-location"] = _without_userinfo(base)
 
         validators = Validators(
             etag=headers.get("etag") or (old.etag if status == 304 else None),
@@ -971,6 +973,13 @@ def _transport_error(exc: httpx.HTTPError, host: str) -> FetchError:
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
         return FetchError(f"connection to {host} failed: {detail}")
     return FetchError(f"request to {host} failed: {type(exc).__name__}: {detail}")
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _permanent_target(redirects: list[tuple[int, str]]) -> str | None:

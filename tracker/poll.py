@@ -255,6 +255,10 @@ def poll_feed(
         if caught is not None:
             result = caught.settle(result)
         return replace(result, duration=time.monotonic() - started)
+    except StoreError as exc:
+        # The database refused a read (locked, gone, full): an ordinary failed poll, no bug.
+        log.error("%s: could not poll: %s", cfg.name, exc)
+        return PollResult(cfg.name, "error", error=str(exc), duration=time.monotonic() - started)
     except Exception as exc:
         # A bug must cost one feed one poll, never the other feeds or the daemon.
         log.exception("%s: unexpected error while polling", cfg.name)
