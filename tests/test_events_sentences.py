@@ -224,3 +224,30 @@ def test_inline_related_link_does_not_swallow_a_flattened_article() -> None:
 def test_a_colon_heading_is_not_a_dateline() -> None:
     assert content("SAG-AFTRA: Members will vote next week.") == ["SAG-AFTRA: Members will vote next week."]
     assert content("UPDATE: The studios agreed.") == ["UPDATE: The studios agreed."]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "NAIROBI | Tue Nov 12, 2019 6:05 am GMT",
+        "Monday, October 7, 2019; 11:20 AM",
+        "Page last updated at 09:12 GMT, Monday, 7 October 2019 10:12 UK",
+        "Posted 7 Oct 2019, 8.45am",
+        "First published on Mon 7 Oct 2019 16.30 BST",
+    ],
+)
+def test_time_stamps_in_any_layout_are_boilerplate(line: str) -> None:
+    assert is_boilerplate(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The ferry capsized at 6:05 am on Tuesday, November 12, 2019.",
+        "Voting closes at 8 pm on Sunday.",
+        "Ministers meet at 10.30 on Monday to approve the budget.",
+        "Shares fell 2.35 percent on October 7.",
+    ],
+)
+def test_happenings_at_a_time_of_day_are_news(line: str) -> None:
+    assert not is_boilerplate(line)

@@ -144,12 +144,40 @@ _PARAGRAPH_TRAILERS = re.compile(
 )
 
 
+# A page's time stamp, however laid out ("LONDON | Thu Jun 3, 2010 4:42 pm EDT", "Page last
+# updated at 14:32 GMT, Thursday, 3 June 2010"): a clock time, and no lower-case word but
+# names of months, days and zones and the words stamps are made of. A sentence about a
+# happening at a time of day has its verb ("The well blew out at 9:45 pm").
+_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b(?![.:]\d)|\b\d{1,2}\s*[ap]\.?m\b", re.IGNORECASE)
+_STAMP_WORDS = frozenset(
+    "jan feb mar apr may jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun "
+    "gmt utc bst cet cest edt est pdt pst cdt cst mdt mst "
+    "last updated update published posted modified first page story article time".split()
+)
+_MONTH_OR_DAY = re.compile(
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*", re.IGNORECASE
+)
+_LOWER_WORD = re.compile(r"\b[a-z][a-z'’-]{2,}")
+
+
+def _is_time_stamp(text: str) -> bool:
+    if not _CLOCK.search(text):
+        return False
+    return all(
+        w in _STAMP_WORDS or _MONTH_OR_DAY.fullmatch(w) is not None for w in _LOWER_WORD.findall(text)
+    )
+
+
 def is_boilerplate(text: str) -> bool:
-    """True for bylines, bios, share buttons, credits, sign-up prompts and copyright lines."""
+    """True for bylines, bios, share buttons, credits, sign-up prompts, copyright lines and time stamps."""
     text = text.strip().lstrip("•*-–—|#> ").strip()
     if not text:
         return True
-    return any(p.search(text) for p in _BOILERPLATE) or any(p.search(text) for p in _BOILERPLATE_NAMED)
+    return (
+        any(p.search(text) for p in _BOILERPLATE)
+        or any(p.search(text) for p in _BOILERPLATE_NAMED)
+        or _is_time_stamp(text)
+    )
 
 
 def split_sentences(text: str) -> list[Sentence]:
