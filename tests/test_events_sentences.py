@@ -251,3 +251,14 @@ def test_time_stamps_in_any_layout_are_boilerplate(line: str) -> None:
 )
 def test_happenings_at_a_time_of_day_are_news(line: str) -> None:
     assert not is_boilerplate(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "...FLOOD WATCH IN EFFECT FROM 4 PM THIS AFTERNOON THROUGH SATURDAY MORNING...",
+        "Tuesday, 6:30-8 p.m. Fairview Branch Library, 12 Oak Street, Springfield.",
+    ],
+)
+def test_bulletins_and_listings_with_a_time_are_news(line: str) -> None:
+    assert not is_boilerplate(line)

@@ -145,9 +145,11 @@ _PARAGRAPH_TRAILERS = re.compile(
 
 
 # A page's time stamp, however laid out ("LONDON | Thu Jun 3, 2010 4:42 pm EDT", "Page last
-# updated at 14:32 GMT, Thursday, 3 June 2010"): a clock time, and no lower-case word but
-# names of months, days and zones and the words stamps are made of. A sentence about a
-# happening at a time of day has its verb ("The well blew out at 9:45 pm").
+# updated at 14:32 GMT, Thursday, 3 June 2010"): a clock time, no lower-case word but names
+# of months, days and zones and the words stamps are made of, and at most a place name
+# besides. A sentence about a happening at a time of day has its verb ("The well blew out
+# at 9:45 pm"); a listing its venue ("Thursday, 7 a.m. St. Benedict Monastery, Bristow");
+# an all-capitals bulletin its many words.
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b(?![.:]\d)|\b\d{1,2}\s*[ap]\.?m\b", re.IGNORECASE)
 _STAMP_WORDS = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun "
@@ -158,14 +160,20 @@ _MONTH_OR_DAY = re.compile(
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*", re.IGNORECASE
 )
 _LOWER_WORD = re.compile(r"\b[a-z][a-z'’-]{2,}")
+_ANY_WORD = re.compile(r"\b[A-Za-z][A-Za-z'’-]{2,}")
+_STAMP_OTHER_WORDS = 3
 
 
 def _is_time_stamp(text: str) -> bool:
     if not _CLOCK.search(text):
         return False
-    return all(
-        w in _STAMP_WORDS or _MONTH_OR_DAY.fullmatch(w) is not None for w in _LOWER_WORD.findall(text)
-    )
+
+    def stamp_word(word: str) -> bool:
+        return word.lower() in _STAMP_WORDS or _MONTH_OR_DAY.fullmatch(word) is not None
+
+    if not all(stamp_word(w) for w in _LOWER_WORD.findall(text)):
+        return False
+    return sum(not stamp_word(w) for w in _ANY_WORD.findall(text)) <= _STAMP_OTHER_WORDS
 
 
 def is_boilerplate(text: str) -> bool:

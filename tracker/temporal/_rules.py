@@ -273,7 +273,10 @@ _NOT_PLURAL = frozenset(
 )
 _UNIT_WORDS = frozenset(
     "km kg mg g lb lbs ft m cm mm mph kph mw gw kw kwh mb gb tb hp cc ml tons tonnes "
-    "metres meters miles feet yards acres units shares people workers employees".split()
+    "metres meters miles feet yards acres units shares people workers employees "
+    # measures of devices and signals: "a 2000 Hz tone", "a 5000 mAh battery", "1200 dpi"
+    "hz khz mhz ghz mah wh mwh gwh twh v kv w rpm dpi ppi fps psi bar kbps mbps gbps kb px mp "
+    "percent per cent calories kcal".split()
 )
 
 
