@@ -77,3 +77,13 @@ def inert_json(text: str) -> str:
     """JSON text with the characters json.dumps leaves raw but a terminal acts on (DEL, C1,
     bidi formatting, U+2028/U+2029) written as \\uXXXX escapes: the same data once parsed."""
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def one_line_cut(text: str, limit: int) -> str:
+    """`text` with its whitespace runs made single spaces, cut to at most `limit`
+    characters with an ellipsis: an error or note quoted in a one-line message."""
+    # Only what can show is split: an error may quote a whole expanded value.
+    head = " ".join(text[: limit * 4].split())
+    if len(head) <= limit and len(text) <= limit * 4:
+        return head
+    return head[: limit - 1] + "\u2026"

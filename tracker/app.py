@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
+from tracker._terminal import one_line_cut
 from tracker.clock import Clock, system_clock, to_aware_utc
 from tracker.config import Config, FeedConfig, Topic
 from tracker.errors import StoreError
@@ -175,8 +176,7 @@ def _articles(n: int) -> str:
 
 
 def _cut(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= NOTE_CHARS else text[: NOTE_CHARS - 1] + "…"
+    return one_line_cut(text, NOTE_CHARS)
 
 
 def extract_mentions(

@@ -35,6 +35,7 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from sqlalchemy import select
 
+from tracker._terminal import one_line_cut
 from tracker.clock import isoformat_z, to_aware_utc, to_naive_utc
 from tracker.config import Config, FeedConfig, load_config
 from tracker.errors import ConfigError, StoreError, TrackerError
@@ -888,9 +889,7 @@ def _one_line(exc: BaseException) -> str:
         text = ""
     if not isinstance(exc, TrackerError):
         text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    # Cut before splitting: the message may quote a whole expanded YAML value.
-    text = " ".join(text[: MAX_RELOAD_ERROR * 4].split())
-    return text if len(text) <= MAX_RELOAD_ERROR else text[: MAX_RELOAD_ERROR - 1] + "…"
+    return one_line_cut(text, MAX_RELOAD_ERROR)
 
 
 def run_daemon(
