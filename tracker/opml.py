@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import xml.etree.ElementTree as ET
+import xml.parsers.expat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -45,8 +46,15 @@ def read_opml(data: bytes, source: str) -> list[Outline]:
     # listparser is given bytes, never a str that could be taken for a URL to download, and
     # UTF-8 throughout: the original declaration no longer describes the re-encoded text.
     body = _DECLARATION_TEXT.sub("", text, count=1)
+    document = ('<?xml version="1.0" encoding="utf-8"?>' + body).encode("utf-8")
+    # Well-formedness checked by expat (entities are refused above, so this is safe):
+    # listparser on lxml recovers from broken markup and would import half a list silently.
     try:
-        parsed = listparser.parse(('<?xml version="1.0" encoding="utf-8"?>' + body).encode("utf-8"))
+        xml.parsers.expat.ParserCreate().Parse(document, True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise TrackerError(f"{source}: not a well-formed OPML document") from exc
+    try:
+        parsed = listparser.parse(document)
     except Exception as exc:  # noqa: BLE001 - listparser trips over some malformed markup (IndexError, ...)
         raise TrackerError(f"{source}: not a well-formed OPML document") from exc
     if not str(parsed.get("version", "")).startswith("opml"):
