@@ -54,6 +54,12 @@ class FeedGone(FetchError):
     """The server answered 410 Gone: the feed is retired for good."""
 
 
+class PageError(FetchError):
+    """An article page was refused or could not be fetched (tracker.fulltext): not
+    http(s), robots.txt, a private address, not HTML, an HTTP error (410 included),
+    the size cap, a timeout or the deadline; the message is one line."""
+
+
 class ParseError(TrackerError):
     """A fetched document yielded no feed entries."""
 

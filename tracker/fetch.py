@@ -15,7 +15,7 @@ import time
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +34,8 @@ _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
+# What an article page asks for (Fetcher.fetch's `accept`).
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _PERMANENT = frozenset({301, 308})
 _FILE_CHUNK = 64 * 1024
 _FILE_TYPES = {".rss": "application/rss+xml", ".atom": "application/atom+xml", ".rdf": "application/rdf+xml"}
@@ -145,6 +147,10 @@ class Fetcher:
         timeout: float | None = None,
         deadline: float | None = None,
         trust_private_origin: bool = True,
+        accept: str | None = None,
+        vet_origin: bool = False,
+        allow_private_networks: bool | None = None,
+        content_types: Collection[str] | None = None,
     ) -> FetchResult:
         """Fetch `url` (http, https, file, or a path relative to base_dir).
 
@@ -163,7 +169,15 @@ class Fetcher:
           unless `trust_private_origin` is False (the configured URL then counts as a
           public one, as for a URL the user did not choose);
         - any other hop that would reach a private address is refused, unless
-          `allow_private_networks` was given.
+          `allow_private_networks` was given;
+        - with `vet_origin`, the URL's own host is held to that rule too, for a URL
+          that came from a document rather than from the user (an article link).
+
+        `allow_private_networks` overrides the fetcher's own setting for this fetch.
+        `accept` replaces the feed types of the Accept header. `content_types`: the
+        media types (lower case, without parameters) a 2xx answer may declare; any
+        other raises UnexpectedContentType before the body is read (an answer without
+        a Content-Type passes, for the caller to judge).
 
         Raises FeedGone on 410 and FetchError on anything else that yields no usable
         document: network errors, timeouts, the deadline, non-2xx statuses, a body over
@@ -179,7 +193,15 @@ class Fetcher:
                 timeout if timeout is not None else self.timeout,
                 deadline,
                 started,
-                trust_private_origin,
+                _Rules(
+                    accept=accept or _ACCEPT,
+                    trust_private_origin=trust_private_origin,
+                    vet_origin=vet_origin,
+                    allow_private=(
+                        self.allow_private_networks if allow_private_networks is None else allow_private_networks
+                    ),
+                    content_types=frozenset(content_types) if content_types is not None else None,
+                ),
             )
         # A one-letter "scheme" is a Windows drive letter, i.e. a path.
         if scheme == "file" or scheme == "" or len(scheme) == 1:
@@ -283,10 +305,10 @@ class Fetcher:
         timeout: float,
         deadline: float,
         started: float,
-        trust_private_origin: bool,
+        rules: _Rules,
     ) -> FetchResult:
         # Only encodings decoded here with bounded memory (see _decoded).
-        headers = {"User-Agent": self.user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
+        headers = {"User-Agent": self.user_agent, "Accept": rules.accept, "Accept-Encoding": "gzip, deflate"}
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
@@ -298,12 +320,13 @@ class Fetcher:
         scope = _Scope(
             expires=started + deadline,
             origin_host=request.url.host,
-            allow_private=self.allow_private_networks,
-            trust_private_origin=trust_private_origin,
+            allow_private=rules.allow_private,
+            trust_private_origin=rules.trust_private_origin,
+            vet_origin=rules.vet_origin,
         )
         token = _SCOPE.set(scope)
         try:
-            return self._follow(request, url, validators, timeout, deadline, started, scope)
+            return self._follow(request, url, validators, timeout, deadline, started, scope, rules.content_types)
         finally:
             _SCOPE.reset(token)
 
@@ -316,6 +339,7 @@ class Fetcher:
         deadline: float,
         started: float,
         scope: _Scope,
+        content_types: frozenset[str] | None,
     ) -> FetchResult:
         host = request.url.host or url
         redirects: list[tuple[int, str]] = []
@@ -345,7 +369,7 @@ class Fetcher:
                     redirects.append((response.status_code, str(next_request.url)))
                     request = next_request
                     continue
-                return self._finish(response, validators, redirects, deadline, started)
+                return self._finish(response, validators, redirects, deadline, started, content_types)
             except httpx.TimeoutException as exc:
                 raise self._timeout_error(exc, host, timeout, deadline, started) from exc
             except httpx.HTTPError as exc:
@@ -360,6 +384,7 @@ class Fetcher:
         redirects: list[tuple[int, str]],
         deadline: float,
         started: float,
+        content_types: frozenset[str] | None = None,
     ) -> FetchResult:
         status = response.status_code
         headers = {key.lower(): value for key, value in response.headers.items()}
@@ -377,6 +402,11 @@ class Fetcher:
             raise FetchError(message, status=status, retry_after=retry_after)
 
         body: bytes | None = None
+        if status != 304 and content_types is not None:
+            declared_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+            # Judged before the body is read: a refused PDF or video costs only its headers.
+            if declared_type and declared_type not in content_types:
+                raise UnexpectedContentType(declared_type, final_url)
         if status != 304:
             body = self._read_body(response, headers, final_url, deadline, started)
         # The parser resolves relative links against this; a relative Content-Location is
@@ -490,16 +520,36 @@ def _require_regular_file(mode: int, path: Path) -> None:
 # --- the network layer of the Fetcher's own client -----------------------------------
 
 
-class _PrivateAddressRefused(FetchError):
-    """A redirect would reach a private address (raised inside httpcore, passes through)."""
+class PrivateAddressRefused(FetchError):
+    """A redirect (or, with vet_origin, the URL itself) would reach a private address
+    (raised inside httpcore, passes through)."""
 
-    def __init__(self, address: str, host: str) -> None:
+    def __init__(self, address: str, host: str, *, redirect: bool = True) -> None:
         named = "" if host == address else f" ({host})"
-        super().__init__(
-            f"refused redirect to private address {address}{named}: "
-            "set allow_private_networks: true to allow"
-        )
+        what = "redirect to private address" if redirect else "private address"
+        super().__init__(f"refused {what} {address}{named}: set allow_private_networks: true to allow")
         self.address = address
+        self.redirect = redirect
+
+
+class UnexpectedContentType(FetchError):
+    """A 2xx answer declared a media type the caller did not ask for (Fetcher.fetch's
+    `content_types`); `content_type` is that type, lower case, without parameters."""
+
+    def __init__(self, content_type: str, url: str) -> None:
+        super().__init__(f"unexpected content type {content_type[:80]} from {url}")
+        self.content_type = content_type
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """The per-fetch options of Fetcher.fetch that shape the request and the address rule."""
+
+    accept: str
+    trust_private_origin: bool
+    vet_origin: bool
+    allow_private: bool
+    content_types: frozenset[str] | None
 
 
 @dataclass
@@ -510,6 +560,7 @@ class _Scope:
     origin_host: str  # the configured URL's host
     allow_private: bool
     trust_private_origin: bool
+    vet_origin: bool = False  # the configured host is held to the rule too
     host: str = ""  # the host of the request being sent now
     origin_private: bool = False  # the configured host reached a private address
 
@@ -518,14 +569,18 @@ class _Scope:
 
     def permits(self, address: str) -> bool:
         """Whether the current request may reach `address` (the rule is in Fetcher.fetch)."""
-        if self.allow_private or self.host == self.origin_host or not _is_private_address(address):
+        if self.allow_private or not _is_private_address(address):
+            return True
+        if self.vet_origin:
+            return False
+        if self.host == self.origin_host:
             return True
         return self.origin_private and self.trust_private_origin
 
     def admit(self, address: str) -> None:
         """Called before sending on a connection to `address`, new or kept alive."""
         if not self.permits(address):
-            raise _PrivateAddressRefused(address, self.host)
+            raise PrivateAddressRefused(address, self.host, redirect=self.host != self.origin_host)
         if self.host == self.origin_host and _is_private_address(address):
             self.origin_private = True
 
@@ -676,7 +731,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
             return _GuardedStream(stream, vet=self._vet)
         if failure is not None:
             raise failure
-        raise _PrivateAddressRefused(addresses[0], host)
+        raise PrivateAddressRefused(addresses[0], host, redirect=host != scope.origin_host)
 
 
 # httpcore's errors as httpx's, most specific first (as httpx.HTTPTransport maps them).
