@@ -260,6 +260,7 @@ def test_json_is_the_interface_shape() -> None:
         "published": "2024-03-23T09:30:00Z",
         "expression": "next week",
         "quote": "OpenAI's meetings next week could mark the beginning of a new era.",
+        "from": "feed",
     }
     assert json.loads(render([hostile()], "json"))[0]["summary"] == hostile().summary
 
@@ -520,7 +521,7 @@ def test_feeds_json_shape() -> None:
         "name": "winbuzzer", "url": "https://winbuzzer.com/feed/", "entries": 412,
         "last_poll": "2024-03-25T14:00:03Z", "last_status": "ok", "last_error": None,
         "consecutive_errors": 0, "next_due": "2024-03-25T14:15:00Z",
-        "warning": None, "backoff_reason": None,
+        "warning": None, "backoff_reason": None, "full_text": None,
     }
     assert data[2]["last_poll"] is None and data[2]["last_status"] is None
 

@@ -30,11 +30,12 @@ from tracker.clock import Clock, system_clock, to_aware_utc
 from tracker.config import Config, FeedConfig, Topic
 from tracker.errors import StoreError
 from tracker.fetch import Fetcher
+from tracker.fulltext import PageFetcher
 from tracker.events import EventMention, TopicMatcher, find_mentions
 from tracker.events.topics import fold, keyword_pattern
 from tracker.store import Entry, Store, in_chunks, load_entries
 from tracker.store.merging import apply_mentions
-from tracker.store.models import Feed, Mention
+from tracker.store.models import Feed, Mention, extraction_key
 
 log = logging.getLogger(__name__)
 
@@ -475,6 +476,7 @@ class Tracker:
         clock: Clock,
         store: Store,
         fetcher: Fetcher,
+        page_fetcher: PageFetcher | None = None,
         processes: int | None = None,
         prefilter: bool = True,
         sync: bool = True,
@@ -494,6 +496,7 @@ class Tracker:
         self.clock = clock
         self.store = store
         self.fetcher = fetcher
+        self.page_fetcher = page_fetcher if page_fetcher is not None else _page_fetcher(fetcher, config)
         self.extract = extract
         self.matcher = TopicMatcher(config.topics)
         self.use_prefilter = prefilter
@@ -536,13 +539,33 @@ class Tracker:
         *,
         workers: int = MAX_CONCURRENT_POLLS,
         on_result: Callable[[PollResult], None] | None = None,
+        on_pages: Callable[[PagesOutcome], None] | None = None,
     ) -> list[PollResult]:
-        """Poll the feeds now, concurrently; results in configuration order.
+        """Poll the feeds now, concurrently; results in configuration order; then read the
+        article pages their entries need for full text (see tracker.pages).
 
         Entries an earlier run stored but did not merge (it was killed) are finished first.
         `on_result` is called in this thread with each feed's final result (its events
-        merged) as soon as it is, in the order feeds finish.
+        merged) as soon as it is, in the order feeds finish; `on_pages` with what the page
+        reads did, once they are merged (a failed page never fails the poll).
         """
+        results = self._poll_feeds(names, workers=workers, on_result=on_result)
+        feeds = self.feeds(names)
+        # As many pages as articles a poll reads: a cold poll of a summary feed gets the
+        # full text of all it read (the daemon's queue takes PAGES_PER_RUN at a turn).
+        rounds = -(-self.articles_per_poll * max(1, len(feeds)) // PAGES_PER_RUN)
+        pages = read_pages(self, feeds, use_workers=self.processes > 0, rounds=rounds)
+        if on_pages is not None:
+            on_pages(pages)
+        return results
+
+    def _poll_feeds(
+        self,
+        names: Sequence[str],
+        *,
+        workers: int,
+        on_result: Callable[[PollResult], None] | None,
+    ) -> list[PollResult]:
         from tracker.poll import poll_feed
 
         feeds = self.feeds(names)
@@ -631,7 +654,7 @@ class Tracker:
         out = []
         for entry in entries:
             ready = extracted.get(entry.key) if extracted else None
-            if ready is not None and ready.content_hash == entry.content_hash:
+            if ready is not None and ready.content_hash == entry.extraction_key:
                 if ready.error is not None:
                     log.error("%s: event extraction failed for %s: %s", feed.name, entry.link or entry.key, ready.error)
                     if failures is not None:
@@ -640,7 +663,7 @@ class Tracker:
                 out.append((entry, list(ready.mentions)))
                 continue
             try:
-                mentions = self.screened_mentions(feed, entry.title, entry.text, to_aware_utc(entry.published))
+                mentions = self.screened_mentions(feed, entry.title, entry.extraction_text, to_aware_utc(entry.published))
             except Exception as exc:
                 # A bug in extraction must not cost the entry itself: it is stored and
                 # stays marked for extraction, so a later run can retry it.
@@ -788,13 +811,22 @@ class Tracker:
         out = MergeOutcome()
         with self.store.write() as s:
             ids = [p.entry_id for p in pending]
-            current: dict[int, str] = {}
+            # An entry's feed content hash and its extraction key (which also covers the page
+            # text): a poll's extraction of the feed text is still current while the former
+            # matches; entry_mentions then extracts the page text instead.
+            current: dict[int, tuple[str, str]] = {}
             had_mentions: set[int] = set()
             for chunk in in_chunks(ids):
-                current.update({i: h for i, h in s.execute(select(Entry.id, Entry.content_hash).where(Entry.id.in_(chunk)))})
+                current.update({
+                    i: (h, extraction_key(h, ph if has_page else None))
+                    for i, h, ph, has_page in s.execute(
+                        select(Entry.id, Entry.content_hash, Entry.page_hash, Entry.page_text.is_not(None))
+                        .where(Entry.id.in_(chunk))
+                    )
+                })
                 had_mentions.update(s.scalars(select(Mention.entry_id).where(Mention.entry_id.in_(chunk)).distinct()))
             # Edited again by another poll meanwhile: that poll extracts it.
-            live = [p for p in pending if current.get(p.entry_id) == p.content_hash]
+            live = [p for p in pending if p.content_hash in current.get(p.entry_id, ())]
             # Most articles yield no mention and had none: they are only marked done,
             # without loading them (a cold poll of many feeds would load every article).
             quiet = {
@@ -922,13 +954,23 @@ class Tracker:
             rows = [
                 row for ids in in_chunks(list(feed_of))
                 for row in s.execute(
-                    select(Entry.id, Entry.key, Entry.title, Entry.text, Entry.published, Entry.content_hash)
+                    select(
+                        Entry.id, Entry.key, Entry.title, Entry.text, Entry.published, Entry.content_hash,
+                        Entry.page_text, Entry.page_hash,
+                    )
                     .where(Entry.id.in_(ids))
                 )
             ]
         rows.sort(key=lambda r: r.id)
         items = [
-            (feed_of[r.id], Article(r.key, r.title, r.text, to_aware_utc(r.published), r.content_hash)) for r in rows
+            (
+                feed_of[r.id],
+                Article(
+                    r.key, r.title, r.page_text or r.text, to_aware_utc(r.published),
+                    extraction_key(r.content_hash, r.page_hash if r.page_text else None),
+                ),
+            )
+            for r in rows
         ]
         extracted = self.extract_articles(items, use_workers=use_workers)
         return [
@@ -956,7 +998,19 @@ class Tracker:
         self.matcher = TopicMatcher(config.topics)
         # The prefilter must know new keywords too, or it would skip their articles.
         self.prefilter = TopicPrefilter(config.topics)
+        if (config.pages, config.allow_private_networks) != (self.config.pages, self.config.allow_private_networks):
+            self.page_fetcher = _page_fetcher(self.fetcher, config)
         self.config = config
+
+
+def _page_fetcher(fetcher: Fetcher, config: Config) -> PageFetcher:
+    """Article pages go through the feeds' fetcher (its limits and client), politely."""
+    return PageFetcher(
+        fetcher,
+        per_host=config.pages.per_host,
+        min_delay=config.pages.delay.total_seconds(),
+        allow_private_networks=config.allow_private_networks,
+    )
 
 
 def make_tracker(
@@ -990,7 +1044,8 @@ def make_tracker(
     )
 
 
-# poll imports app only for typing; these are needed here at run time.
+# poll and pages import app only for typing; these are needed here at run time.
+from tracker.pages import PAGES_PER_RUN, PagesOutcome, read_pages  # noqa: E402
 from tracker.poll import (  # noqa: E402
     ARTICLES_PER_POLL,
     Article,

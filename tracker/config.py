@@ -42,6 +42,10 @@ INTERVAL_RANGE = (timedelta(seconds=1), timedelta(days=30))
 TIMEOUT_RANGE = (timedelta(seconds=0.1), timedelta(hours=1))
 MIN_INTERVAL_RANGE = (timedelta(seconds=1), timedelta(days=31))
 PORT_RANGE = (1, 65535)
+# Page fetching for full text: requests at once to one host, and the delay between two.
+PER_HOST_RANGE = (1, 16)
+PAGE_DELAY_RANGE = (timedelta(seconds=0.01), timedelta(minutes=10))
+FULL_TEXT_MODES = ("auto", "always", "never")
 
 # feeds.yaml is a few kilobytes; a file this big is a mistake (or a log, or /dev/zero),
 # and reading it whole would cost the memory and the parse time of its size.
@@ -91,10 +95,23 @@ class FeedConfig:
     interval: timedelta
     timeout: timedelta
     topics: tuple[str, ...] | None = None
+    # Fetch the article page for the whole text: auto (when the entry looks truncated),
+    # always, or never.
+    full_text: str = "auto"
 
     @property
     def is_local(self) -> bool:
         return not self.url.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class PagesConfig:
+    """How politely article pages are fetched for full text."""
+
+    # Requests at once to one host.
+    per_host: int = 2
+    # Between the starts of two requests to one host.
+    delay: timedelta = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,7 @@ class Config:
     default_timeout: timedelta = DEFAULT_TIMEOUT
     # Whether feeds may reach private, loopback and link-local addresses through a redirect.
     allow_private_networks: bool = False
+    pages: PagesConfig = field(default_factory=PagesConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -541,7 +559,7 @@ class _Validator:
         if data is None:
             raise self.fail("", "the file is empty (it needs at least a 'feeds' list)")
         top = self.mapping(
-            data, "", {"database", "defaults", "topics", "feeds", "digest", "allow_private_networks"}
+            data, "", {"database", "defaults", "topics", "feeds", "digest", "allow_private_networks", "pages"}
         )
         env_url = os.environ.get("TRACKER_DATABASE_URL")
         if env_url:
@@ -550,13 +568,16 @@ class _Validator:
         else:
             database = self.database_url(top.get("database") or "sqlite:///tracker.db", "database")
 
-        interval, timeout = DEFAULT_INTERVAL, DEFAULT_TIMEOUT
+        interval, timeout, full_text = DEFAULT_INTERVAL, DEFAULT_TIMEOUT, "auto"
         if "defaults" in top and top["defaults"] is not None:
-            defaults = self.mapping(top["defaults"], "defaults", {"interval", "timeout"})
+            defaults = self.mapping(top["defaults"], "defaults", {"interval", "timeout", "full_text"})
             if "interval" in defaults:
                 interval = self.duration(defaults["interval"], "defaults.interval", INTERVAL_RANGE)
             if "timeout" in defaults:
                 timeout = self.duration(defaults["timeout"], "defaults.timeout", TIMEOUT_RANGE)
+            if "full_text" in defaults:
+                full_text = self.choice(defaults["full_text"], "defaults.full_text", FULL_TEXT_MODES)
+        pages = self.pages(top["pages"]) if top.get("pages") is not None else PagesConfig()
         # Absent or empty: false. Only a YAML boolean turns it on, never a string "true".
         allow_private = top.get("allow_private_networks")
         allow_private_networks = (
@@ -578,7 +599,7 @@ class _Validator:
         feeds: list[FeedConfig] = []
         seen: dict[str, int] = {}
         for i, body in enumerate(top["feeds"]):
-            feed = self.feed(body, f"feeds[{i}]", interval, timeout, topics)
+            feed = self.feed(body, f"feeds[{i}]", interval, timeout, topics, full_text)
             if feed.name in seen:
                 raise self.fail(
                     f"feeds[{i}].name",
@@ -599,7 +620,28 @@ class _Validator:
             default_interval=interval,
             default_timeout=timeout,
             allow_private_networks=allow_private_networks,
+            pages=pages,
         )
+
+    def choice(self, value: Any, where: str, allowed: tuple[str, ...]) -> str:
+        # YAML reads a bare `never`/`always` as a string, but `no`/`off` as false: name the choices.
+        if not isinstance(value, str) or value.strip().lower() not in allowed:
+            raise self.fail(where, f"{_show(value)} is not one of {', '.join(allowed)}")
+        return value.strip().lower()
+
+    def pages(self, body: Any) -> PagesConfig:
+        body = self.mapping(body, "pages", {"per_host", "delay"})
+        per_host = self.number(body["per_host"], "pages.per_host", PER_HOST_RANGE, "a number of requests") if "per_host" in body else 2
+        delay = PagesConfig.delay
+        if "delay" in body:
+            raw = body["delay"]
+            # No delay at all is allowed (a bench, one's own site); durations are otherwise positive.
+            zero = re.fullmatch(r"\s*0+(?:\.0*)?\s*[smhd]?\s*", raw) if isinstance(raw, str) else raw == 0
+            if zero and not isinstance(raw, bool):
+                delay = timedelta(0)
+            else:
+                delay = self.duration(raw, "pages.delay", PAGE_DELAY_RANGE)
+        return PagesConfig(per_host=per_host, delay=delay)
 
     def database_url(self, value: Any, where: str, source: str | None = None) -> str:
         """A SQLAlchemy URL whose driver is installed; `source` names an environment variable it came from."""
@@ -654,10 +696,11 @@ class _Validator:
         interval: timedelta,
         timeout: timedelta,
         topics: Mapping[str, Topic],
+        full_text: str = "auto",
     ) -> FeedConfig:
         if isinstance(body, str):
             body = {"url": body}
-        body = self.mapping(body, where, {"name", "url", "interval", "timeout", "topics"})
+        body = self.mapping(body, where, {"name", "url", "interval", "timeout", "topics", "full_text"})
         if "url" not in body:
             raise self.fail(f"{where}.url", "missing")
         url = self.url(body["url"], f"{where}.url")
@@ -679,6 +722,7 @@ class _Validator:
             interval=self.duration(body["interval"], f"{where}.interval", INTERVAL_RANGE) if "interval" in body else interval,
             timeout=self.duration(body["timeout"], f"{where}.timeout", TIMEOUT_RANGE) if "timeout" in body else timeout,
             topics=feed_topics,
+            full_text=self.choice(body["full_text"], f"{where}.full_text", FULL_TEXT_MODES) if "full_text" in body else full_text,
         )
 
     def url(self, value: Any, where: str) -> str:

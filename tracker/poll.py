@@ -18,6 +18,7 @@ from tracker.config import FeedConfig
 from tracker.errors import FeedGone, FetchError, ParseError, StoreError
 from tracker.events import EventMention, TopicMatcher
 from tracker.fetch import FetchResult, Validators
+from tracker.pages import queue_pages
 from tracker.parse import ParsedFeed, parse_feed
 from tracker.policy import next_poll
 from tracker.store import Feed, upsert_entries
@@ -421,6 +422,11 @@ def _record_success(
         if parsed.title:
             feed.title = parsed.title
         counts, touched = upsert_entries(s, feed_id, parsed.entries, now)
+        # Pages to read for full text, queued in the same transaction as their entries, so a
+        # crash can lose neither; they are read after the poll (Tracker.poll, the daemon's
+        # page queue) and never delay it.
+        by_key = {e.key: e for e in parsed.entries}
+        queue_pages(s, cfg, feed_id, [(e.id, by_key[e.key]) for e in touched if e.key in by_key], now)
         pending = [
             PendingMerge(cfg, e.id, e.content_hash, prepared.extracted.get(e.key))
             for e in touched

@@ -1096,7 +1096,8 @@ def render_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int = TABLE_WI
     for f, line in zip(feeds, lines[1:]):
         out.append(line)
         # The details that explain a status get their own line so they are never cut.
-        for label, text in (("error", f.last_error), ("warning", f.warning), ("backoff", f.backoff_reason)):
+        pages = f.full_text.line() if f.full_text is not None and (f.full_text.read or f.full_text.empty or f.full_text.pending or f.full_text.failed) else None
+        for label, text in (("error", f.last_error), ("warning", f.warning), ("backoff", f.backoff_reason), ("full text", pages)):
             if text:
                 out.append(f"  {label}: {redact_url(_one_line(text))}")
     return "\n".join(out)

@@ -67,6 +67,10 @@ DEFAULT_CHECK_CONFIG_EVERY = 60.0
 DEFAULT_DIGEST_CHECK_EVERY = 30.0
 DIGEST_JOB = "digest"
 RETRY_JOB = "retry-pending"
+PAGES_JOB = "pages"
+# The page queue (full text) looks for pages to read this often, in its own thread, so a
+# slow or hostile page never holds up a feed's poll.
+PAGES_EVERY_S = 10.0
 RETRY_PENDING_FIRST_S = 30.0
 RETRY_PENDING_EVERY_S = 600.0
 # A job fires at the due time it was given; a database due time later than this says
@@ -305,7 +309,10 @@ class Daemon:
         self._held: list[PollResult] | None = None
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc,
-            executors={"default": ThreadPoolExecutor(MAX_WORKERS, pool_kwargs={"thread_name_prefix": "poll"})},
+            executors={
+                "default": ThreadPoolExecutor(MAX_WORKERS, pool_kwargs={"thread_name_prefix": "poll"}),
+                PAGES_JOB: ThreadPoolExecutor(1, pool_kwargs={"thread_name_prefix": "pages"}),
+            },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
         )
         self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
@@ -382,6 +389,11 @@ class Daemon:
             self._retry_pending, "interval", seconds=RETRY_PENDING_EVERY_S, id=RETRY_JOB, max_instances=1,
             next_run_time=datetime.now(timezone.utc) + timedelta(seconds=RETRY_PENDING_FIRST_S),
         )
+        # Article pages (full text) from their own queue and thread: see PAGES_EVERY_S.
+        self.scheduler.add_job(
+            self._read_pages, "interval", seconds=PAGES_EVERY_S, id=PAGES_JOB, max_instances=1, executor=PAGES_JOB,
+            next_run_time=datetime.now(timezone.utc) + timedelta(seconds=1),
+        )
 
     def _begin_round(self) -> None:
         members, deadline = initial_round(
@@ -450,6 +462,24 @@ class Daemon:
             log.info("extracted %d pending entries: %d events changed, %d failed",
                      result.entries, result.events_changed, result.failed)
         if result.events_changed:
+            self.call_after_poll([])
+
+    def _read_pages(self) -> None:
+        """A turn of the page queue: read the due article pages of all feeds (PAGES_PER_RUN
+        at most), re-extract what they changed, and hand new developments to the digest."""
+        if self._stopping or self._files_lost():
+            return
+        from tracker.pages import read_pages
+
+        try:
+            outcome = read_pages(self.tracker, list(self._feeds.values()), use_workers=self.tracker.processes > 0)
+        except Exception:
+            # read_pages never raises for a page or the database; this is a bug, shown in full.
+            log.exception("reading article pages crashed")
+            return
+        for name in outcome.feeds():
+            (log.warning if outcome.failed.get(name) else log.info)("%s", outcome.line(name))
+        if outcome.merge is not None and outcome.merge.events:
             self.call_after_poll([])
 
     def _digest_timer(self) -> None:

@@ -25,6 +25,9 @@ class MentionView:
     published: datetime
     expression: str
     quote: str
+    # Where the quote was read: "feed" (the entry's own text or title) or "page" (the
+    # article page fetched for full text).
+    origin: str = "feed"
 
     @property
     def article(self) -> str:
@@ -41,6 +44,7 @@ class MentionView:
             "published": isoformat_z(self.published),
             "expression": self.expression,
             "quote": self.quote,
+            "from": self.origin,
         }
 
 
@@ -136,6 +140,7 @@ class FeedHealth:
     next_due: datetime | None
     warning: str | None = None
     backoff_reason: str | None = None
+    full_text: FullTextHealth | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The feed-health object of interface.md, plus warning and backoff_reason.
@@ -155,6 +160,41 @@ class FeedHealth:
             "next_due": isoformat_z(self.next_due),
             "warning": _redacted(self.warning),
             "backoff_reason": self.backoff_reason,
+            "full_text": self.full_text.to_dict() if self.full_text is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class FullTextHealth:
+    """How reading a feed's article pages is going: its mode and its pages by outcome."""
+
+    mode: str  # auto | always | never
+    # Pages read with main text, read but with none found, waiting, failed (being retried
+    # or given up), and the latest failure.
+    read: int = 0
+    empty: int = 0
+    pending: int = 0
+    failed: int = 0
+    last_error: str | None = None
+
+    def line(self) -> str:
+        """`12 pages read, 1 failed, 3 waiting (last error: ...)`; the mode when nothing was read."""
+        parts = [f"{n} {what}" for n, what in (
+            (self.read, "read"), (self.empty, "without main text"), (self.pending, "waiting"), (self.failed, "failed"),
+        ) if n]
+        if not parts:
+            return f"{self.mode}, no page read yet"
+        text = f"{self.mode}: pages {', '.join(parts)}"
+        return f"{text} (last error: {self.last_error})" if self.last_error else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "pages_read": self.read,
+            "pages_without_text": self.empty,
+            "pages_waiting": self.pending,
+            "pages_failed": self.failed,
+            "last_error": _redacted(self.last_error),
         }
 
 

@@ -27,7 +27,10 @@ def poll(ctx: click.Context, names: tuple[str, ...]) -> None:
     """Fetch every feed (or the named ones) now, extract events and store them.
 
     Prints one line per feed as it finishes (failures on stderr). On a terminal, stderr
-    also shows how many feeds are done. Exits 1 if any feed failed; the others are stored.
+    also shows how many feeds are done. Then reads the article pages of entries that
+    need them (full_text in feeds.yaml) and prints a `NAME: full text: ...` line per feed
+    that read any. Exits 1 if any feed failed; the others are stored. A page that could
+    not be read is not a failure: its entry keeps the feed's text.
 
     \b
     Examples:
@@ -36,6 +39,7 @@ def poll(ctx: click.Context, names: tuple[str, ...]) -> None:
     """
     from tracker._terminal import redact_url, safe_text
     from tracker.cli._progress import Progress
+    from tracker.pages import PagesOutcome
     from tracker.poll import PollResult
 
     tracker = open_tracker(ctx)
@@ -51,9 +55,16 @@ def poll(ctx: click.Context, names: tuple[str, ...]) -> None:
             progress.echo(safe_text(redact_url(result.line()), one_line=True), err=result.failed)
         progress.update(done)
 
+    def report_pages(outcome: PagesOutcome) -> None:
+        # Page failures are the feed's full-text health, not a failed poll: stdout, exit 0.
+        if quiet:
+            return
+        for name in outcome.feeds():
+            progress.echo(safe_text(redact_url(outcome.line(name)), one_line=True), err=False)
+
     progress.update(0)
     try:
-        results = tracker.poll(names, on_result=report)
+        results = tracker.poll(names, on_result=report, on_pages=report_pages)
     finally:
         progress.clear()
     if any(r.failed for r in results):

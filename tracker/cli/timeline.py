@@ -147,7 +147,8 @@ def timeline(
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
 def event(ctx: click.Context, event_id: str, fmt: str) -> None:
-    """One event with every mention: source, link, published, expression, quote.
+    """One event with every mention: source, link, published, expression, quote, and
+    whether the quote came from the feed or from the article page (full text).
 
     EVENT_ID is the id from `tracker timeline` (a unique prefix is enough).
 
@@ -184,4 +185,4 @@ def event(ctx: click.Context, event_id: str, fmt: str) -> None:
     for m in found.mentions:
         click.echo(f"  - {line(m.feed)}: {line(m.title)}")
         click.echo(f"    {redact_url(line(m.url), query=False) if m.url else '(no link)'}  published {m.published:%Y-%m-%d %H:%M}Z")
-        click.echo(f"    \u201c{line(m.expression)}\u201d: {line(m.quote)}")
+        click.echo(f"    \u201c{line(m.expression)}\u201d: {line(m.quote)}  [from the {m.origin}]")

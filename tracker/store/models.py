@@ -90,8 +90,54 @@ class Entry(Base):
     first_seen: Mapped[datetime] = mapped_column(DateTime)
     last_changed: Mapped[datetime] = mapped_column(DateTime)
     needs_extraction: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # The article page's main text (full text), beside the feed's own text; null until a
+    # page fetch succeeds. Events are extracted from it when it is there.
+    page_text: Mapped[str | None] = mapped_column(Text)
+    page_hash: Mapped[str | None] = mapped_column(String(80))
 
     feed: Mapped[Feed] = relationship(back_populates="entries")
+
+    @property
+    def extraction_text(self) -> str:
+        """What events are extracted from: the page's text when fetched, else the feed's."""
+        return self.page_text if self.page_text else self.text
+
+    @property
+    def extraction_key(self) -> str:
+        """Changes whenever extraction_text does: what an extraction result is checked against."""
+        return extraction_key(self.content_hash, self.page_hash if self.page_text else None)
+
+
+def extraction_key(content_hash: str, page_hash: str | None) -> str:
+    """The feed content hash, plus the page text's hash when the page text is used."""
+    return f"{content_hash}+{page_hash}" if page_hash else content_hash
+
+
+class Page(Base):
+    """The fetch state of an entry's article page (full text): validators, health, retries.
+
+    status: pending (to read), ok (its text stored on the entry, or it had none), failed
+    (tried again at next_attempt, a few times; next_attempt null: given up until the entry
+    changes in its feed).
+    """
+
+    __tablename__ = "pages"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    # Copied from the entry so per-feed health is one indexed count.
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    next_attempt: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt: Mapped[datetime | None] = mapped_column(DateTime)
+    fetched: Mapped[datetime | None] = mapped_column(DateTime)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Characters of main text the page gave (0: none found).
+    chars: Mapped[int | None] = mapped_column(Integer)
 
 
 # Events are queried by date range; a range query can only use the start index if it

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from tracker.clock import to_aware_utc
 from tracker.config import FeedConfig
 from tracker.store._store import Store
-from tracker.store.models import DatabaseInfo, Entry, Feed
-from tracker.views import FeedHealth
+from tracker.store.models import DatabaseInfo, Entry, Feed, Page
+from tracker.views import FeedHealth, FullTextHealth
 
 
 def feed_health(store: Store, feeds: Sequence[FeedConfig]) -> list[FeedHealth]:
@@ -20,6 +20,17 @@ def feed_health(store: Store, feeds: Sequence[FeedConfig]) -> list[FeedHealth]:
     with store.read() as s:
         counts = dict(s.execute(select(Entry.feed_id, func.count()).group_by(Entry.feed_id)).all())
         rows = {f.name: f for f in s.scalars(select(Feed).where(Feed.name.in_(names)))}
+        pages: dict[int, dict[str, int]] = {}
+        for feed_id, status, empty, n in s.execute(
+            select(Page.feed_id, Page.status, Page.chars == 0, func.count()).group_by(Page.feed_id, Page.status, Page.chars == 0)
+        ):
+            kind = {"ok": "empty" if empty else "read", "pending": "pending"}.get(status, "failed")
+            pages.setdefault(feed_id, {})[kind] = pages.get(feed_id, {}).get(kind, 0) + n
+        page_errors = dict(s.execute(
+            select(Page.feed_id, Page.error)
+            .where(Page.status == "failed")
+            .order_by(Page.feed_id, Page.last_attempt.desc(), Page.entry_id.desc())
+        ).all()[::-1])
     out = []
     for feed in feeds:
         row = rows.get(feed.name)
@@ -37,9 +48,11 @@ def feed_health(store: Store, feeds: Sequence[FeedConfig]) -> list[FeedHealth]:
                     next_due=None,
                     warning=None,
                     backoff_reason=None,
+                    full_text=FullTextHealth(feed.full_text),
                 )
             )
             continue
+        tally = pages.get(row.id, {})
         out.append(
             FeedHealth(
                 name=row.name,
@@ -52,6 +65,10 @@ def feed_health(store: Store, feeds: Sequence[FeedConfig]) -> list[FeedHealth]:
                 next_due=to_aware_utc(row.next_due) if row.next_due else None,
                 warning=row.warning,
                 backoff_reason=row.backoff_reason,
+                full_text=FullTextHealth(
+                    feed.full_text, read=tally.get("read", 0), empty=tally.get("empty", 0),
+                    pending=tally.get("pending", 0), failed=tally.get("failed", 0), last_error=page_errors.get(row.id),
+                ),
             )
         )
     return out

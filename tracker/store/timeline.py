@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Unpack
 
-from sqlalchemy import Row, Select, and_, func, or_, select, text, union_all
+from sqlalchemy import Row, Select, and_, case, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from tracker.clock import to_aware_utc
@@ -225,6 +225,17 @@ def _features(s: Session, events: Sequence[Row[Unpack[tuple[Any, ...]]]]) -> dic
     }
 
 
+# A quote came from the page unless the entry had none or the feed's own text holds its
+# start (a quote is one sentence, whitespace tidied; its first words locate it). Computed
+# in SQL, so the timeline never loads article texts.
+_QUOTE_HEAD = func.substr(Mention.quote, 1, 60)
+_ORIGIN = case(
+    (Entry.page_text.is_(None), "feed"),
+    (Entry.text.contains(_QUOTE_HEAD) | Entry.title.contains(_QUOTE_HEAD), "feed"),
+    else_="page",
+)
+
+
 def _views(s: Session, events: Sequence[Event], now: datetime | None) -> list[EventView]:
     if not events:
         return []
@@ -232,13 +243,16 @@ def _views(s: Session, events: Sequence[Event], now: datetime | None) -> list[Ev
     pks = [e.pk for e in events]
     for i in range(0, len(pks), _CHUNK):
         rows = s.execute(
-            select(Mention.event_pk, Mention.expression, Mention.quote, Entry.link, Entry.title, Entry.published, Feed.name)
+            select(
+                Mention.event_pk, Mention.expression, Mention.quote, Entry.link, Entry.title, Entry.published, Feed.name,
+                _ORIGIN,
+            )
             .join(Entry, Entry.id == Mention.entry_id)
             .join(Feed, Feed.id == Entry.feed_id)
             .where(Mention.event_pk.in_(pks[i : i + _CHUNK]))
             .order_by(Entry.published, Mention.id)
         )
-        for event_pk, expression, quote, link, title, published, feed in rows:
+        for event_pk, expression, quote, link, title, published, feed, origin in rows:
             by_event[event_pk].append(
                 MentionView(
                     url=link,
@@ -247,6 +261,7 @@ def _views(s: Session, events: Sequence[Event], now: datetime | None) -> list[Ev
                     published=to_aware_utc(published),
                     expression=expression,
                     quote=quote,
+                    origin=origin,
                 )
             )
     views = []
