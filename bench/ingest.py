@@ -61,7 +61,8 @@ def pipeline(paths: list[Path], tmp: Path, run: int, options: dict[str, Any], pr
     folder = tmp / f"run{run}"
     folder.mkdir()
     feeds = tuple(
-        FeedConfig(name=f"f{i:04d}", url=str(p), interval=timedelta(minutes=30), timeout=timedelta(seconds=20))
+        FeedConfig(name=f"f{i:04d}", url=str(p), interval=timedelta(minutes=30), timeout=timedelta(seconds=20),
+                   full_text="never")  # feed ingest alone: bench/fulltext.py measures pages
         for i, p in enumerate(paths)
     )
     config = Config(path=folder / "feeds.yaml", database_url=f"sqlite:///{folder}/bench.db", feeds=feeds, topics=TOPICS)

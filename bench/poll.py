@@ -145,7 +145,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="tracker-pollbench-") as tmp:
             feeds = tuple(
                 FeedConfig(name=f"f{i:04d}", url=f"http://127.0.0.1:{port}/feed/{i}",
-                           interval=timedelta(minutes=30), timeout=timedelta(seconds=20))
+                           interval=timedelta(minutes=30), timeout=timedelta(seconds=20),
+                           full_text="never")  # feed polling alone: bench/fulltext.py measures pages
                 for i in range(args.feeds)
             )
             config = Config(path=Path(tmp) / "feeds.yaml", database_url=f"sqlite:///{tmp}/poll.db", feeds=feeds, topics=TOPICS)
