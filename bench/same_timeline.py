@@ -3,9 +3,10 @@
 Usage: python bench/same_timeline.py [--ref REV] [--data ../shared/data] [--topics haiti,mj | all] [--no-real]
 
 For a restructuring or a speed-up that must not change results. The revision REV (default
-HEAD) is checked out in a temporary git worktree; each side polls the same inputs with the
-real `tracker poll` (its own code first on PYTHONPATH) into a new SQLite database, then
-prints `tracker timeline --format json`. Inputs: the 130 real feeds under
+HEAD) is checked out in a temporary git worktree; each side polls the same inputs (its own
+code first on PYTHONPATH) into a new SQLite database, one feed at a time in config order
+so that both sides store the same entry ids (`--concurrent`: the real `tracker poll`),
+then prints `tracker timeline --format json`. Inputs: the 130 real feeds under
 data/feeds/real (read in place) with broad news topics, so that most of them yield events,
 and the Timeline17 topics as feeds (bench/_t17.py). The two timelines are compared whole,
 mentions and scores included, with only `first_seen` and `updated` left out (they are the
@@ -41,10 +42,25 @@ REAL_TOPICS = {
     "public": ["police", "court", "school*", "hospital*", "city", "council"],
 }
 VOLATILE = ("first_seen", "updated")
+# One feed at a time, in config order, in one process: entry ids, merge order and so event
+# ids are the same on every run. `tracker poll` polls feeds in threads and merges as they
+# finish, so which entry gets which id, and the order of an event's mentions, vary from
+# run to run (and, where merging depends on arrival order, an event or two).
+SERIAL_POLL = """
+import sys
+from pathlib import Path
+from tracker.app import make_tracker
+from tracker.config import load_config
+config = load_config(Path(sys.argv[1]))
+with make_tracker(config, processes=0) as tracker:
+    for feed in config.feeds:
+        tracker.poll([feed.name])
+"""
 
 
 def write_real(data: Path, folder: Path) -> Path:
-    feeds = sorted(p for p in (data / "feeds" / "real").iterdir() if p.is_file() and not p.name.endswith(".txt"))
+    real = data / "feeds" / "real"
+    feeds = sorted(p for p in real.rglob("*") if p.is_file() and p.suffix.lower() not in (".txt", ".md"))
     lines = [
         "database: sqlite:///tracker.db",
         "defaults: {interval: 1d, timeout: 120s, full_text: never}",
@@ -55,6 +71,8 @@ def write_real(data: Path, folder: Path) -> Path:
     lines.append("feeds:")
     for i, path in enumerate(feeds):
         lines += [f"  - name: real{i:03d}", f"    url: {json.dumps(str(path))}"]
+    if not feeds:
+        raise SystemExit(f"same_timeline: no feeds under {real}")
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "feeds.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -77,14 +95,17 @@ def write_t17(data: Path, topic: str, folder: Path) -> Path:
     return config
 
 
-def run_side(code: Path, config: Path) -> tuple[list[dict[str, Any]], float]:
+def run_side(code: Path, config: Path, serial: bool) -> tuple[list[dict[str, Any]], float]:
     env = dict(os.environ)
     env.pop("TRACKER_DATABASE_URL", None)
     env.pop("TRACKER_CONFIG", None)
     env["PYTHONPATH"] = str(code)
     cmd = [sys.executable, "-m", "tracker", "--config", str(config)]
     started = time.monotonic()
-    poll = subprocess.run([*cmd, "poll", "-q"], cwd=code, env=env, capture_output=True, text=True)
+    if serial:
+        poll = subprocess.run([sys.executable, "-c", SERIAL_POLL, str(config)], cwd=code, env=env, capture_output=True, text=True)
+    else:
+        poll = subprocess.run([*cmd, "poll", "-q"], cwd=code, env=env, capture_output=True, text=True)
     took = time.monotonic() - started
     if poll.returncode not in (0, 1):
         raise SystemExit(f"same_timeline: poll failed in {code}: {poll.stderr.strip()[-500:]}")
@@ -123,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--topics", default="haiti,mj", help=f"Timeline17 topics, comma-separated, or all ({', '.join(TOPICS)})")
     ap.add_argument("--no-real", action="store_true", help="leave out the 130 real feeds")
+    ap.add_argument("--concurrent", action="store_true",
+                    help="poll with `tracker poll` (feeds in threads) instead of one feed at a time; results then vary run to run")
     args = ap.parse_args(argv)
     topics = list(TOPICS) if args.topics == "all" else [t for t in args.topics.split(",") if t]
     unknown = [t for t in topics if t not in TOPICS]
@@ -145,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             for side, code in (("before", base), ("after", ROOT)):
                 folder = tmp / side / config.parent.name
                 shutil.copytree(config.parent, folder)
-                results.append(run_side(code, folder / "feeds.yaml"))
+                results.append(run_side(code, folder / "feeds.yaml", not args.concurrent))
             (before, t_before), (after, t_after) = results
             diff = differences(before, after)
             failed = failed or bool(diff)

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from test_crash_safety import feed_document, write_config
-from tracker.app import MERGE_RETRY_SLACK, extract_mentions, make_tracker
+from tracker.app import extract_mentions, make_tracker
+from tracker.merge_step import MERGE_RETRY_SLACK
 from tracker.config import FeedConfig, load_config
 from tracker.events import EventMention, TopicMatcher
 from tracker.poll import PollResult, poll_feed
@@ -156,7 +157,7 @@ def test_failed_merges_of_a_whole_batch_are_bounded(
     and every article stays pending."""
     monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
     config = make_feeds(tmp_path, count=4)
-    with caplog.at_level(logging.INFO, logger="tracker.app"):
+    with caplog.at_level(logging.INFO, logger="tracker.merge_step"):
         with make_tracker(load_config(config), processes=0, extract=always_badmerge) as tracker:
             results = tracker.poll()
     assert all(r.status == "ok" and (r.warning or "").startswith("events not merged for ") for r in results)

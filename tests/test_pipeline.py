@@ -146,7 +146,7 @@ def test_a_failed_merge_keeps_every_entry(tmp_path: Path, monkeypatch: pytest.Mo
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("merge bug")
 
-    monkeypatch.setattr("tracker.app.apply_mentions", broken)
+    monkeypatch.setattr("tracker.merge_step.apply_mentions", broken)
     tracker = make_tracker(load_config(config), processes=0)
     try:
         results = tracker.poll()

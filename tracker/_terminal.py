@@ -87,3 +87,12 @@ def one_line_cut(text: str, limit: int) -> str:
     if len(head) <= limit and len(text) <= limit * 4:
         return head
     return head[: limit - 1] + "\u2026"
+
+
+def error_line(message: str) -> str:
+    """The one style of every error tracker prints: one line, prefixed, no trailing period games.
+
+    Messages quote feed content and URLs: controls and bidi are made inert (safe_text) and
+    credentials shown as *** (redact_url).
+    """
+    return "tracker: error: " + safe_text(redact_url(message), one_line=True)

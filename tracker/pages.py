@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,11 +18,12 @@ from tracker.errors import FetchError, StoreError
 from tracker.fetch import Validators
 from tracker.fulltext import ExtractedPage, extract_page, looks_truncated
 from tracker.parse import ParsedEntry
+from tracker.merge_step import process_stored
+from tracker.outcomes import MergeOutcome
+from tracker.parts import Parts
 from tracker.store import Entry, in_chunks
 from tracker.store.models import Feed, Page
-
-if TYPE_CHECKING:
-    from tracker.app import MergeOutcome, Tracker
+from tracker.workers import WorkerCrashed, WorkersUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def queue_pages(
     return len(chosen)
 
 
-def due_pages(tracker: Tracker, feeds: Sequence[FeedConfig], limit: int = PAGES_PER_RUN) -> list[PageTask]:
+def due_pages(tracker: Parts, feeds: Sequence[FeedConfig], limit: int = PAGES_PER_RUN) -> list[PageTask]:
     """The pages of these feeds due for reading now, oldest due first."""
     by_name = {f.name: f for f in feeds if f.full_text != "never"}
     if not by_name:
@@ -193,10 +193,8 @@ def _extract(body: bytes, url: str, content_type: str | None) -> ExtractedPage:
     return extract_page(body, url=url, content_type=content_type)
 
 
-def read_page(tracker: Tracker, task: PageTask, use_workers: bool) -> PageRead:
+def read_page(tracker: Parts, task: PageTask, use_workers: bool) -> PageRead:
     """Fetch one page and extract its main text. Never raises: a problem is the page's error."""
-    from tracker.app import WorkerCrashed, WorkersUnavailable
-
     timeout = task.feed.timeout.total_seconds()
     try:
         page = tracker.page_fetcher.fetch(task.url, task.validators, timeout=timeout, deadline=3 * timeout)
@@ -228,7 +226,7 @@ def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def store_reads(tracker: Tracker, reads: Iterable[PageRead], outcome: PagesOutcome) -> list[tuple[int, FeedConfig]]:
+def store_reads(tracker: Parts, reads: Iterable[PageRead], outcome: PagesOutcome) -> list[tuple[int, FeedConfig]]:
     """Record the reads in one transaction; returns the entries whose text changed (marked
     for extraction, so a crash before they are merged loses nothing: the next poll does it)."""
     now = tracker.clock()
@@ -285,7 +283,7 @@ def store_reads(tracker: Tracker, reads: Iterable[PageRead], outcome: PagesOutco
 
 
 def read_pages(
-    tracker: Tracker,
+    tracker: Parts,
     feeds: Sequence[FeedConfig],
     *,
     use_workers: bool = False,
@@ -303,7 +301,7 @@ def read_pages(
 
 
 def _read_round(
-    tracker: Tracker, feeds: Sequence[FeedConfig], use_workers: bool, limit: int, outcome: PagesOutcome
+    tracker: Parts, feeds: Sequence[FeedConfig], use_workers: bool, limit: int, outcome: PagesOutcome
 ) -> int:
     """One round of read_pages; returns how many pages it took (fewer than limit: no more due)."""
     try:
@@ -321,7 +319,7 @@ def _read_round(
         log.error("could not store %d article pages: %s (they are read again next time)", len(reads), exc)
         return 0
     if changed:
-        merged = tracker.process_stored(changed, use_workers=use_workers)
+        merged = process_stored(tracker, changed, use_workers=use_workers)
         if outcome.merge is None:
             outcome.merge = merged
         else:

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from tracker.clock import to_naive_utc
 from tracker.config import FeedConfig
 from tracker.errors import FeedGone, FetchError, ParseError, StoreError
-from tracker.events import EventMention, TopicMatcher
+from tracker.events import TopicMatcher
+from tracker.extraction import Article, ExtractFn, Extracted, TopicPrefilter, extract_articles
 from tracker.fetch import FetchResult, Validators
+from tracker import merge_step
+from tracker.merge_step import MergeBatch, PendingMerge, merge_pending
+from tracker.outcomes import PollResult
 from tracker.pages import queue_pages
 from tracker.parse import ParsedFeed, parse_feed
+from tracker.parts import ARTICLES_PER_POLL, Parts
 from tracker.policy import next_poll
 from tracker.store import Feed, upsert_entries
+from tracker.workers import LoneWorker, WorkerCrashed, WorkersUnavailable
 
-if TYPE_CHECKING:
-    from tracker.app import LoneWorker, TopicPrefilter, Tracker
+# Imported by name elsewhere (tests, benches): the poll's own vocabulary.
+__all__ = ["ARTICLES_PER_POLL", "DEADLINE_FACTOR", "PollResult", "Prepared", "poll_feed", "prepare_document"]
 
 log = logging.getLogger(__name__)
 
@@ -32,72 +37,6 @@ log = logging.getLogger(__name__)
 REDIRECTS_TO_MOVE = 3
 # A fetch may take this many feed timeouts in all (connect, redirects, a slow body).
 DEADLINE_FACTOR = 3
-# New and changed articles read (extracted and merged) per feed and poll, newest first; the
-# rest are stored at once and read by the next polls. Bounds a poll of a feed with a huge
-# archive (50,000 entries) in time and memory; real feeds carry far fewer.
-ARTICLES_PER_POLL = 1000
-# Error texts kept per article: an exception's text can quote a whole article.
-ERROR_CHARS = 300
-
-# The mentions of one article: (matcher, feed, title, text, published) -> mentions.
-ExtractFn = Callable[[TopicMatcher, FeedConfig, str, str, datetime], list[EventMention]]
-
-
-@dataclass(frozen=True)
-class PollResult:
-    """What one poll of one feed did, for the one-line summary and the scheduler."""
-
-    feed: str
-    status: str  # ok | not-modified | error | gone
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    error: str | None = None
-    warning: str | None = None
-    duration: float = 0.0
-    events_changed: int = 0
-    next_due: datetime | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.status in ("error", "gone")
-
-    def line(self) -> str:
-        """The one-line summary `tracker poll` prints."""
-        took = f"({self.duration:.1f}s)"
-        if self.status == "ok":
-            text = f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged"
-            if self.events_changed:
-                text += f", {self.events_changed} events changed"
-            if self.warning:
-                text += f"; warning: {self.warning}"
-            return f"{self.feed}: ok, {text} {took}"
-        if self.status == "not-modified":
-            # Articles an earlier run left unextracted may still fail here.
-            note = f"; warning: {self.warning}" if self.warning else ""
-            return f"{self.feed}: not modified{note} {took}"
-        return f"{self.feed}: {self.status}: {self.error} {took}"
-
-
-@dataclass(frozen=True)
-class Extracted:
-    """An entry's mentions, found before the write transaction, for the content it had then."""
-
-    content_hash: str
-    mentions: tuple[EventMention, ...] = ()
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Article:
-    """What extraction needs of one entry, parsed or stored."""
-
-    key: str
-    title: str
-    text: str
-    # The entry's date, else when it was first seen: what the store gives it.
-    published: datetime
-    content_hash: str
 
 
 @dataclass(frozen=True)
@@ -109,70 +48,6 @@ class Prepared:
     # New and changed entries past the per-poll budget: stored, marked for extraction, and
     # read by the next polls' catch-up instead of this one.
     deferred: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class PendingMerge:
-    """A stored entry whose mentions wait for the poll's one merge (Tracker.merge_batch)."""
-
-    feed: FeedConfig
-    entry_id: int
-    content_hash: str
-    extracted: Extracted | None
-
-
-class MergeBatch:
-    """Entries stored by the feeds of one poll, collected from the polling threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[PendingMerge] = []
-        self._feeds: set[str] = set()
-
-    def add(self, items: list[PendingMerge]) -> None:
-        with self._lock:
-            self._items.extend(items)
-            self._feeds.update(p.feed.name for p in items)
-
-    def take(self) -> list[PendingMerge]:
-        with self._lock:
-            items, self._items = self._items, []
-            self._feeds = set()
-        return items
-
-    def holds(self, feed: str) -> bool:
-        """True while entries of this feed wait in the batch (not yet taken for merging)."""
-        with self._lock:
-            return feed in self._feeds
-
-    def __bool__(self) -> bool:
-        with self._lock:
-            return bool(self._items)
-
-
-def extract_articles(
-    items: Sequence[tuple[FeedConfig, Article]],
-    matcher: TopicMatcher,
-    prefilter: TopicPrefilter | None,
-    extract: ExtractFn,
-) -> list[Extracted]:
-    """Each article's mentions, or why there are none (pure; a worker task or in-thread).
-
-    One article's failure, MemoryError and RecursionError included, is that article's
-    error and never stops the others.
-    """
-    out = []
-    for feed, article in items:
-        if prefilter is not None and not prefilter.could_mention(article.title, article.text, feed.topics):
-            out.append(Extracted(article.content_hash))
-            continue
-        try:
-            mentions = extract(matcher, feed, article.title, article.text, article.published)
-        except Exception as exc:  # noqa: BLE001 - recorded per entry: it stays pending
-            out.append(Extracted(article.content_hash, error=f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]))
-            continue
-        out.append(Extracted(article.content_hash, tuple(mentions)))
-    return out
 
 
 def articles_to_extract(
@@ -229,7 +104,7 @@ def prepare_document(
 
 
 def poll_feed(
-    tracker: Tracker,
+    tracker: Parts,
     cfg: FeedConfig,
     *,
     use_workers: bool = False,
@@ -246,13 +121,13 @@ def poll_feed(
     """
     started = time.monotonic()
     try:
-        caught = tracker.catch_up([cfg]) if catch_up else None
+        caught = merge_step.catch_up(tracker, [cfg]) if catch_up else None
         own = batch if batch is not None else MergeBatch()
         result = _poll_feed(tracker, cfg, started, use_workers, own)
         if batch is None:
             pending = own.take()
             if pending:
-                result = tracker.merge_pending(pending).settle(result)
+                result = merge_pending(tracker, pending).settle(result)
         if caught is not None:
             result = caught.settle(result)
         return replace(result, duration=time.monotonic() - started)
@@ -269,7 +144,7 @@ def poll_feed(
         )
 
 
-def _poll_feed(tracker: Tracker, cfg: FeedConfig, started: float, use_workers: bool, batch: MergeBatch) -> PollResult:
+def _poll_feed(tracker: Parts, cfg: FeedConfig, started: float, use_workers: bool, batch: MergeBatch) -> PollResult:
     now = tracker.clock()
     state = tracker.store.feed_state(cfg.name)
     rng = random.Random()
@@ -312,7 +187,7 @@ def _poll_feed(tracker: Tracker, cfg: FeedConfig, started: float, use_workers: b
 
 
 def _prepare(
-    tracker: Tracker,
+    tracker: Parts,
     cfg: FeedConfig,
     fetched: FetchResult,
     now: datetime,
@@ -323,8 +198,6 @@ def _prepare(
     matcher, prefilter, extract = tracker.task_args()
     args = (fetched.body, dict(fetched.headers), fetched.url, now, known, cfg, matcher, prefilter, tracker.articles_per_poll)
     if use_workers:
-        from tracker.app import WorkerCrashed, WorkersUnavailable
-
         try:
             return tracker.workers.run(prepare_document, *args, extract)
         except WorkersUnavailable as exc:
@@ -340,7 +213,7 @@ def _prepare(
 
 
 def _prepare_alone(
-    tracker: Tracker,
+    tracker: Parts,
     worker: LoneWorker,
     cfg: FeedConfig,
     args: tuple[Any, ...],
@@ -350,8 +223,6 @@ def _prepare_alone(
 ) -> Prepared | str:
     """The document again in a worker of its own: whole, and if that dies too, parsed there
     and its articles extracted one at a time, so that only the article at fault fails."""
-    from tracker.app import WorkerCrashed, WorkersUnavailable
-
     try:
         return worker.run(prepare_document, *args, extract)
     except WorkerCrashed:
@@ -375,7 +246,7 @@ def _server_interval(fetched: FetchResult, parsed: ParsedFeed | None) -> float |
 
 
 def _record_success(
-    tracker: Tracker,
+    tracker: Parts,
     cfg: FeedConfig,
     feed_id: int,
     now: datetime,
@@ -462,7 +333,7 @@ def _follow_redirect(feed: Feed, fetched: FetchResult) -> None:
 
 
 def _record_failure(
-    tracker: Tracker,
+    tracker: Parts,
     cfg: FeedConfig,
     feed_id: int,
     now: datetime,

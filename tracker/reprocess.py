@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from tracker.app import WORKERS_FOR_BACKLOG, Tracker
+from tracker.merge_step import WORKERS_FOR_BACKLOG, process_stored
+from tracker.parts import Parts
 from tracker.store.models import Entry, Feed
 
 
@@ -21,7 +22,7 @@ class ReprocessResult:
 
 
 def reprocess(
-    tracker: Tracker,
+    tracker: Parts,
     feed_names: Sequence[str] = (),
     *,
     pending_only: bool = False,
@@ -30,7 +31,7 @@ def reprocess(
     """Extract and merge again the entries of the given feeds (all configured feeds by default).
 
     With pending_only, only entries still marked for extraction (an earlier failure).
-    The poll's own path (Tracker.process_stored): extraction outside the write lock, in
+    The poll's own path (merge_step.process_stored): extraction outside the write lock, in
     worker processes for many entries, and merges in small transactions, so an
     interruption loses nothing (run it again) and an entry whose extraction or merge
     fails stays marked while the others are merged. `on_progress(done, total)` is called
@@ -44,5 +45,5 @@ def reprocess(
         todo = [(entry_id, feeds[name]) for entry_id, name in s.execute(stmt.order_by(Entry.id))]
     # Entries still pending may be what killed an earlier run: never in this process then.
     use_workers = pending_only or len(todo) >= WORKERS_FOR_BACKLOG
-    outcome = tracker.process_stored(todo, use_workers=use_workers, on_progress=on_progress)
+    outcome = process_stored(tracker, todo, use_workers=use_workers, on_progress=on_progress)
     return ReprocessResult(entries=outcome.merged, events_changed=outcome.events, failed=outcome.failed)

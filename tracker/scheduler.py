@@ -520,7 +520,7 @@ class Daemon:
             code = 0
             if self._fatal is not None:
                 # No unwinding from here: the CLI would not get to print the error.
-                from tracker.cli import error_line
+                from tracker._terminal import error_line
 
                 print(error_line(str(self._fatal)), file=sys.stderr, flush=True)
                 code = self._fatal.exit_code

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracker import __version__
-from tracker._terminal import inert_json, redact_url, safe_text
+from tracker._terminal import error_line, inert_json, redact_url, safe_text
 from tracker.errors import TrackerError
 
 if TYPE_CHECKING:
@@ -52,15 +52,6 @@ class _Failed(click.ClickException):
             # Exception messages quote feeds and URLs: the traceback is shown as safely as the line.
             sys.stderr.write(safe_text(redact_url("".join(traceback.format_exception(self.exc)))))
         click.echo(error_line(self.message), err=True)
-
-
-def error_line(message: str) -> str:
-    """The one style of every error tracker prints: one line, prefixed, no trailing period games.
-
-    Messages quote feed content and URLs: controls and bidi are made inert (safe_text) and
-    credentials shown as *** (redact_url).
-    """
-    return "tracker: error: " + safe_text(redact_url(message), one_line=True)
 
 
 class TrackerGroup(click.Group):

@@ -31,24 +31,24 @@ from tracker.digest._smtp import (
 from tracker.errors import DigestError
 
 if TYPE_CHECKING:
-    from tracker.app import Tracker
+    from tracker.parts import Parts
 
 log = logging.getLogger(__name__)
 
 
-def outbox(tracker: Tracker, sender: MailSender | None = None) -> Outbox:
+def outbox(tracker: Parts, sender: MailSender | None = None) -> Outbox:
     """The tracker's outbox; sender defaults to tracker.digest_sender, else SMTP from the config."""
     return outbox_for(
         tracker.store, tracker.config, clock=tracker.clock, sender=sender or getattr(tracker, "digest_sender", None)
     )
 
 
-def preview(tracker: Tracker) -> list[Composed]:
+def preview(tracker: Parts) -> list[Composed]:
     """The message(s) `send` would send now; [] when nothing is pending. Changes nothing."""
     return outbox(tracker, sender=_NoSend()).preview()
 
 
-def send(tracker: Tracker, sender: MailSender | None = None) -> SendResult | None:
+def send(tracker: Parts, sender: MailSender | None = None) -> SendResult | None:
     """Send every pending development now (ignoring min_interval and retry backoff).
 
     None when nothing is pending; raises DigestError when sending failed (recorded first:
@@ -57,7 +57,7 @@ def send(tracker: Tracker, sender: MailSender | None = None) -> SendResult | Non
     return outbox(tracker, sender).send()
 
 
-def maybe_send(tracker: Tracker, sender: MailSender | None = None) -> SendResult | None:
+def maybe_send(tracker: Parts, sender: MailSender | None = None) -> SendResult | None:
     """The daemon's call after a poll: send if developments wait and min_interval allows.
 
     Respects min_interval (developments arriving meanwhile wait and go out together)
@@ -73,7 +73,7 @@ def maybe_send(tracker: Tracker, sender: MailSender | None = None) -> SendResult
         return None
 
 
-def next_due(tracker: Tracker) -> datetime | None:
+def next_due(tracker: Parts) -> datetime | None:
     """When maybe_send may next send something (a daemon timer); None when nothing waits."""
     if tracker.config.digest is None:
         return None
