@@ -4,20 +4,36 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import functools
 import hashlib
 import html.entities
 import io
 import re
 import time
+import urllib.parse
 import xml.sax
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from html import escape
 from typing import Any
 
 import feedparser
 
-from tracker._html import cut_text, html_to_text, html_to_text_prefix, looks_like_html, plain_to_text
+from tracker._html import (
+    _BLOCK,
+    _DROPPED,
+    _LINE,
+    _MARKERS,
+    _PARA,
+    _TextExtractor,
+    _text_of,
+    cut_text,
+    html_to_text,
+    html_to_text_prefix,
+    looks_like_html,
+    plain_to_text,
+)
 from tracker.errors import ParseError
 
 # An entry's text is cut to its first MAX_ENTRY_TEXT characters ("100 KB" in messages),
@@ -39,6 +55,34 @@ MAX_TITLE = 1_000
 MAX_ELEMENT_BYTES = MAX_ENTRY_HTML * 3 // 2
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def _cache_base_resolution() -> None:
+    """Give feedparser a cached make_safe_absolute_uri.
+
+    At every element of a document with a URL, feedparser resolves the base URI against
+    itself (FeedParserMixin.unknown_starttag): a urljoin per element, an eighth of its
+    time. The function is pure (two strings in, one out, nothing else read but a constant
+    list of schemes), so the cache changes no result; a document has few distinct bases.
+    """
+    from feedparser import mixin
+
+    original = getattr(mixin, "make_safe_absolute_uri", None)
+    if original is None or getattr(original, "tracker_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=256)(original)
+
+    def make_safe_absolute_uri(base: Any, rel: Any = None) -> Any:
+        try:
+            return cached(base, rel)
+        except TypeError:  # unhashable: never from feedparser itself, but stay safe
+            return original(base, rel)
+
+    make_safe_absolute_uri.tracker_cached = True  # type: ignore[attr-defined]
+    mixin.make_safe_absolute_uri = make_safe_absolute_uri
+
+
+_cache_base_resolution()
 # Dates before this are misreadings (feeds did not exist) or placeholders.
 _EARLIEST_YEAR = 1990
 # Publishers in time zones ahead of UTC and slightly fast clocks are normal; a day is not.
@@ -130,11 +174,13 @@ def parse_feed(
         result: Any = feedparser.parse(
             io.BytesIO(body),
             response_headers=parser_headers,
-            # Relative links in content should point at the publisher, not at us.
-            resolve_relative_uris=True,
-            # The HTML is shown to people later (html render); feedparser's sanitizer
-            # removes script, event handlers and the like.
-            sanitize_html=True,
+            # feedparser would run two passes of its slow SGML parser over every HTML
+            # element (summary and content, titles, the feed's subtitle...) to sanitize it
+            # and resolve its links: over a third of its time. Only the one element an
+            # entry's text comes from is read, by _read_html, which sanitizes what it keeps
+            # and resolves its links in the same pass that reduces it to text.
+            resolve_relative_uris=False,
+            sanitize_html=False,
         )
     except Exception as exc:  # feedparser is a large untrusted-input parser; contain it here
         raise ParseError(f"the feed parser failed: {type(exc).__name__}: {exc}") from exc
@@ -162,6 +208,9 @@ def parse_feed(
     # (markup-heavy, or non-Latin UTF-8); it was cut all the same.
     cut = max(cut, elements_cut)
     entries, duplicates = _identify(parsed)
+    # Keys and content hashes were made of the links as the feed gave them: identity and
+    # change detection stay what they were; a link that would run code is not kept.
+    entries = [entry if _safe_link(entry.link) == entry.link else replace(entry, link=None) for entry in entries]
 
     if bozo_message:
         recovered = len(raw_entries)
@@ -208,8 +257,10 @@ def _entry(raw: Any, now: datetime) -> tuple[ParsedEntry, bool]:
         key = link
     else:
         # Nothing stable to go by: the content itself is the identity (an edit makes a
-        # new entry, unavoidably).
-        key = "sha256:" + _sha256(title, html if html is not None else text)
+        # new entry, unavoidably). The HTML in it is feedparser's sanitized copy, as it was
+        # before tracker sanitized HTML itself, so these keys stay what they were.
+        identity = _identity_html(raw) if html is not None else None
+        key = "sha256:" + _sha256(title, identity if identity is not None else text)
 
     published_raw = _clean(raw.get("published"))
     # dict.get: FeedParserDict.get("updated") silently answers with the published date.
@@ -298,39 +349,469 @@ def _title(node: Any) -> tuple[str, str | None]:
     # feedparser already types RSS titles that contain markup as HTML; an Atom
     # type="text" title is literal, "<div>" and all.
     if detail.get("type") in _HTML_TYPES:
-        text, _ = html_to_text_prefix(value, MAX_TITLE, MAX_ENTRY_HTML)
+        read = _read_html(value, detail, MAX_TITLE)
+        if read.empty:
+            return "", None
         # The markup of a title that long is not a title's; nothing reads it but the text.
-        return cut_text(" ".join(text.split()), MAX_TITLE), value if len(value) <= 20 * MAX_TITLE else None
+        html = read.html if len(read.html) <= 20 * MAX_TITLE else None
+        return cut_text(" ".join(read.text.split()), MAX_TITLE), html
     return cut_text(" ".join(value[:MAX_ENTRY_HTML].split()), MAX_TITLE), None
 
 
 def _content(raw: Any) -> tuple[str, str | None, bool]:
-    """(plain text, original HTML or None, whether it was cut): full content when present,
-    else the summary; the text at most MAX_ENTRY_TEXT characters, the HTML what was read
-    of it."""
+    """(plain text, sanitized HTML or None, whether it was cut): full content when
+    present, else the summary; the text at most MAX_ENTRY_TEXT characters, the HTML what
+    was read of it."""
     candidates: list[Any] = [c for c in (raw.get("content") or []) if c.get("value")]
     # Feeds often carry both a plain and an HTML rendering; the HTML keeps paragraphs.
     candidates.sort(key=lambda c: c.get("type") not in _HTML_TYPES)
+    if raw.get("summary"):
+        detail = raw.get("summary_detail") or {}
+        summary = {"type": detail.get("type", "text/html"), "value": raw.get("summary"), "base": detail.get("base")}
+        candidates.append(summary)
+    for chosen in candidates:
+        value: str = chosen["value"]
+        if chosen.get("type") in _HTML_TYPES:
+            read = _read_html(value, chosen, MAX_ENTRY_TEXT)
+            if read.empty:
+                # Nothing but script and the like: feedparser's sanitizer left nothing of
+                # it, and the next rendering was read instead.
+                continue
+            cut = cut_text(read.text, MAX_ENTRY_TEXT)
+            return cut, read.html, read.partial or len(cut) < len(read.text)
+        text = plain_to_text(value[:MAX_ENTRY_HTML])
+        cut = cut_text(text, MAX_ENTRY_TEXT)
+        return cut, None, len(value) > MAX_ENTRY_HTML or len(cut) < len(text)
+    return "", None, False
+
+
+def _identity_html(raw: Any) -> str | None:
+    """The HTML an entry with neither guid nor link was keyed by: feedparser's sanitized
+    copy of the element its text comes from (links resolved), up to where the text was
+    read. Only such entries pay for feedparser's two passes over their HTML."""
+
+    def sanitized(value: str, detail: Any) -> str:
+        base = detail.get("base")
+        return _feedparser_sanitized(value, base if isinstance(base, str) else "", detail.get("type") or "text/html")
+
+    candidates: list[tuple[str, Any]] = []
+    for detail in raw.get("content") or []:
+        value = detail.get("value")
+        if value and detail.get("type") in _HTML_TYPES:
+            value = sanitized(value, detail)
+        if value:
+            candidates.append((value, detail))
+    candidates.sort(key=lambda c: c[1].get("type") not in _HTML_TYPES)
     if not candidates and raw.get("summary"):
         detail = raw.get("summary_detail") or {}
-        candidates = [{"type": detail.get("type", "text/html"), "value": raw.get("summary")}]
-    if not candidates:
-        return "", None, False
-    chosen = candidates[0]
-    value: str = chosen["value"]
-    if chosen.get("type") in _HTML_TYPES:
-        text, read = html_to_text_prefix(value, MAX_ENTRY_TEXT, MAX_ENTRY_HTML)
-        html = value
-        if read < len(value):
-            # The stored HTML is what the text came from, ending before the tag that may
-            # have been cut: nothing reads it beyond the text, but it must not be 5 MB.
-            tag = value.rfind("<", 0, read)
-            html = value[: tag if tag > 0 else read]
-        cut = cut_text(text, MAX_ENTRY_TEXT)
-        return cut, html, read < len(value) or len(cut) < len(text)
-    text = plain_to_text(value[:MAX_ENTRY_HTML])
-    cut = cut_text(text, MAX_ENTRY_TEXT)
-    return cut, None, len(value) > MAX_ENTRY_HTML or len(cut) < len(text)
+        value = raw.get("summary")
+        if detail.get("type", "text/html") in _HTML_TYPES:
+            value = sanitized(value, {"type": "text/html", **detail})
+        if value:
+            candidates = [(value, {"type": "text/html", **detail})]
+    if not candidates or candidates[0][1].get("type") not in _HTML_TYPES:
+        return None
+    value = candidates[0][0]
+    _, read = html_to_text_prefix(value, MAX_ENTRY_TEXT, MAX_ENTRY_HTML)
+    if read < len(value):
+        tag = value.rfind("<", 0, read)
+        value = value[: tag if tag > 0 else read]
+    return value
+
+
+# --- entry HTML: text and a sanitized copy, in one pass ---------------------------------
+#
+# feedparser's sanitizer (an SGML parser) used to clean every HTML element before the
+# stdlib HTML parser reduced the chosen one to text. _EntryHTML does both in one pass of
+# the stdlib parser, and reads the markup as the two did together, so texts (and the
+# content hashes made of them) stay what they were: elements outside feedparser's list are
+# transparent (their text kept, no paragraph break), the content of script, style and
+# applet is dropped (an end tag without a start counts down as feedparser's did), that of
+# noscript, svg and math too. The sanitized copy keeps a narrower list of elements and
+# attributes, no SVG or MathML, and only links with a safe scheme, made absolute.
+
+# The elements feedparser's sanitizer kept (feedparser.sanitizer._HTMLSanitizer).
+_SANITIZER_KEPT = frozenset(
+    {
+        "a", "abbr", "acronym", "address", "area", "article", "aside", "audio", "b", "big", "blockquote", "br",
+        "button", "canvas", "caption", "center", "cite", "code", "col", "colgroup", "command", "datagrid",
+        "datalist", "dd", "del", "details", "dfn", "dialog", "dir", "div", "dl", "dt", "em", "event-source",
+        "fieldset", "figcaption", "figure", "font", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+        "hr", "i", "img", "input", "ins", "kbd", "keygen", "label", "legend", "li", "m", "map", "menu", "meter",
+        "multicol", "nav", "nextid", "noscript", "ol", "optgroup", "option", "output", "p", "pre", "progress", "q",
+        "s", "samp", "section", "select", "small", "sound", "source", "spacer", "span", "strike", "strong", "sub",
+        "sup", "table", "tbody", "td", "textarea", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var",
+        "video",
+    }
+)
+# Their content was dropped (the sanitizer's unacceptable_elements_with_end_tag).
+_SANITIZER_DROPPED = frozenset({"applet", "script", "style"})
+_SVG_ELEMENTS = frozenset(
+    {
+        "a", "animate", "animatecolor", "animatemotion", "animatetransform", "circle", "defs", "desc", "ellipse",
+        "font-face", "font-face-name", "font-face-src", "foreignobject", "g", "glyph", "hkern", "line",
+        "lineargradient", "marker", "metadata", "missing-glyph", "mpath", "path", "polygon", "polyline",
+        "radialgradient", "rect", "set", "stop", "svg", "switch", "text", "title", "tspan", "use",
+    }
+)
+_MATHML_ELEMENTS = frozenset(
+    {
+        "annotation", "annotation-xml", "maction", "maligngroup", "malignmark", "math", "menclose", "merror",
+        "mfenced", "mfrac", "mglyph", "mi", "mlabeledtr", "mlongdiv", "mmultiscripts", "mn", "mo", "mover",
+        "mpadded", "mphantom", "mprescripts", "mroot", "mrow", "ms", "mscarries", "mscarry", "msgroup", "msline",
+        "mspace", "msqrt", "msrow", "mstack", "mstyle", "msub", "msubsup", "msup", "mtable", "mtd", "mtext", "mtr",
+        "munder", "munderover", "none", "semantics",
+    }
+)
+_SVG_NS = "http://www.w3.org/2000/svg"
+_MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+# Elements whose end tag feedparser never wrote.
+_VOID = frozenset(
+    {
+        "area", "base", "basefont", "br", "col", "command", "embed", "frame", "hr", "img", "input", "isindex",
+        "keygen", "link", "meta", "param", "source", "track", "wbr",
+    }
+)
+
+# What the stored copy keeps: text structure, tables, images and media; no forms, no
+# scripting surface, no styles.
+_STORED_ELEMENTS = frozenset(
+    {
+        "a", "abbr", "acronym", "address", "article", "aside", "audio", "b", "big", "blockquote", "br", "caption",
+        "center", "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn", "dir", "div", "dl", "dt", "em",
+        "figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "img",
+        "ins", "kbd", "li", "nav", "ol", "p", "pre", "q", "s", "samp", "section", "small", "source", "span",
+        "strike", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u",
+        "ul", "var", "video",
+    }
+)
+_STORED_ATTRIBUTES = frozenset(
+    {
+        "abbr", "align", "alt", "axis", "border", "cellpadding", "cellspacing", "char", "charoff", "cite", "class",
+        "clear", "color", "cols", "colspan", "compact", "controls", "coords", "datetime", "dir", "face", "headers",
+        "height", "href", "hreflang", "hspace", "label", "lang", "loop", "nowrap", "poster", "rel", "rev", "rows",
+        "rowspan", "rules", "scope", "shape", "size", "span", "src", "start", "summary", "title", "type", "valign",
+        "value", "vspace", "width", "xml:lang",
+    }
+)
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "poster"})
+# feedparser's list (feedparser.urls.ACCEPTABLE_URI_SCHEMES), without file:, which a
+# remote feed has no business pointing a reader at.
+_SAFE_SCHEMES = frozenset(
+    {
+        "ftp", "gopher", "h323", "hdl", "http", "https", "imap", "magnet", "mailto", "mms", "news", "nntp",
+        "prospero", "rsync", "rtsp", "rtspu", "sftp", "shttp", "sip", "sips", "snews", "svn", "svn+ssh", "telnet",
+        "wais", "aim", "callto", "cvs", "facetime", "feed", "git", "gtalk", "irc", "ircs", "irc6", "itms", "msnim",
+        "skype", "ssh", "smb", "ymsg",
+    }
+)
+# What a browser ignores in a URL: tab and line breaks anywhere, C0 controls and spaces at
+# either end ("java\tscript:" is javascript:).
+_URL_IGNORED = re.compile("[\t\n\r]")
+_URL_EDGES = "".join(map(chr, range(0x21)))
+_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
+
+# The stdlib parser reads well-formed markup as feedparser's SGML parser did, with three
+# differences that _as_feedparser_read removes: "<!x" that is no comment, DOCTYPE or
+# marked section is text; a named reference is read when HTML 4 names it, even without
+# its ";" ("&hellip" is "\u2026"), and otherwise loses its ";" ("&foo;" reads "&foo").
+_LOOSE_DECLARATION = re.compile(r"<!((?!DOCTYPE|--|\[))", re.IGNORECASE)
+_ENTITY_REFERENCE = re.compile(r"&([a-zA-Z][-.a-zA-Z0-9]*)(?:;|(?=[^a-zA-Z0-9]))")
+_HTML4_ENTITIES = frozenset(html.entities.name2codepoint) | {"apos"}
+# Where the two parsers part, and _read_html lets feedparser read the element as it did:
+# a start tag that is not plainly well-formed (a "<" before its end, unbalanced quotes, a
+# name the SGML parser reads shorter, "<name/..." shorthand; "a<b" in text counts too), an
+# end tag with more than a name, "<>", a "<" or "&" right before markup or at the end (text
+# from the sanitizer, where they could meet what followed a tag it removed), a processing
+# instruction, a DOCTYPE or marked section, a comment that never ends (the sanitizer
+# dropped all after it), and a reference
+# inside script, style or applet (the sanitizer hid their text, not their references:
+# "&lt;" in a script's code was "<" in the text).
+_ODD_START_TAG = re.compile(
+    r"""<(?![a-zA-Z][-_.:a-zA-Z0-9]*(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'<>`=]+))?)*\s*/?>)[a-zA-Z]"""
+)
+_ODD_END_TAG = re.compile(r"</(?![a-zA-Z][-_.:a-zA-Z0-9]*\s*>)")
+_ODD_MARKUP = re.compile(
+    r"<(?:[<>?]|!(?:doctype|\[)|$)|&(?:#[xX]?[0-9a-fA-F]*|[a-zA-Z][-.a-zA-Z0-9]*)?<", re.IGNORECASE
+)
+_COMMENT_END = re.compile(r"--\s*>")
+# In markup that passed the checks above, these are the tags themselves.
+_HIDING_TAG = re.compile(r"<(/?)(?:script|style|applet)(?=[\s/>])([^>]*)>", re.IGNORECASE)
+_REFERENCE_START = re.compile(r"&[#a-zA-Z]")
+# "<name/>": feedparser closed it at once; "<name attr/>" only in XHTML content.
+_SHORT_TAG = re.compile(r"<[^<>\s]+?\s*/>")
+
+
+def _reference(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return f"&{name};" if name in _HTML4_ENTITIES else f"&amp;{name}"
+
+
+def _as_feedparser_read(fragment: str) -> str:
+    if "<!" in fragment:
+        fragment = _LOOSE_DECLARATION.sub(r"&lt;!\1", fragment)
+    if "&" in fragment:
+        fragment = _ENTITY_REFERENCE.sub(_reference, fragment)
+    return fragment
+
+
+def _reads_alike(fragment: str, xhtml: bool) -> bool:
+    """Whether the stdlib parser reads `fragment` (after _as_feedparser_read) as
+    feedparser's SGML parser did."""
+    if _ODD_START_TAG.search(fragment) or _ODD_MARKUP.search(fragment):
+        return False
+    if "</" in fragment and _ODD_END_TAG.search(fragment):
+        return False
+    comment = fragment.rfind("<!--")
+    if comment >= 0 and _COMMENT_END.search(fragment, comment + 4) is None:
+        return False
+    return "&" not in fragment or not _hidden_reference(fragment, xhtml, comments=comment >= 0)
+
+
+def _hidden_reference(fragment: str, xhtml: bool, comments: bool) -> bool:
+    """Whether a reference stands where the sanitizer hid text: between a script, style
+    or applet start tag and its end tag (an end tag without a start hid all after it)."""
+    depth = 0
+    hidden_from = 0
+    for tag in _HIDING_TAG.finditer(fragment):
+        if comments:
+            return True  # a tag in a comment is none: not worth telling apart
+        was = depth
+        closing, rest = tag.groups()
+        if closing:
+            depth -= 1
+        elif not rest.endswith("/") or not (xhtml or not rest[:-1].strip()):
+            # "<script/>" and, in XHTML, "<script src=x/>" end where they start.
+            depth += 1
+        if not was and depth:
+            hidden_from = tag.end()
+        elif was and not depth and _REFERENCE_START.search(fragment, hidden_from, tag.start()):
+            return True
+    return bool(depth) and _REFERENCE_START.search(fragment, hidden_from) is not None
+
+
+# Schemes whose links run code or carry a document of their own: such an entry link is
+# not stored (feedparser never checked entry links; the outputs show only http(s) as links,
+# but JSON, CSV and the event text print the link).
+_CODE_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "data"})
+
+
+def _safe_link(link: str | None) -> str | None:
+    if link is None:
+        return None
+    scheme = _SCHEME.match(_URL_IGNORED.sub("", link).strip(_URL_EDGES))
+    return None if scheme is not None and scheme.group(1).lower() in _CODE_SCHEMES else link
+
+
+def _safe_url(value: str, base: str) -> str | None:
+    """`value` made absolute against `base`, or None unless its scheme is a safe one."""
+    url = _URL_IGNORED.sub("", value).strip(_URL_EDGES)
+    scheme = _SCHEME.match(url)
+    if scheme is None:
+        if not base:
+            # Relative with nothing to resolve against: it stays on whatever page shows it.
+            return url
+        try:
+            url = urllib.parse.urljoin(base, url)
+        except ValueError:
+            return None
+        scheme = _SCHEME.match(url)
+        if scheme is None:
+            return url if not _SCHEME.match(base) else None
+    return url if scheme.group(1).lower() in _SAFE_SCHEMES else None
+
+
+class _EntryHTML(_TextExtractor):
+    """The text of an entry's HTML (as html_to_text read feedparser's sanitized copy) and
+    a sanitized copy of it, with links made absolute against `base`."""
+
+    def __init__(self, base: str, xhtml: bool) -> None:
+        super().__init__()
+        self.html: list[str] = []
+        self.empty = True
+        self._base = base
+        self._xhtml = xhtml
+        # feedparser's sanitizer state: inside script/style/applet (an unmatched end tag
+        # makes it negative, and that too hides all text, as it did), SVG, MathML.
+        self._hidden = 0
+        self._svg = 0
+        self._math = 0
+
+    def set_cdata_mode(self, elem: str, *args: object, **kwargs: object) -> None:
+        # feedparser's SGML parser read script and style content as markup, not raw text
+        # (what it hid is hidden here too: see _hidden).
+        pass
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs)
+        if self._xhtml or _SHORT_TAG.fullmatch(self.get_starttag_text() or ""):
+            self.handle_endtag(tag)
+
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _SANITIZER_KEPT or self._svg:
+            if tag in _SANITIZER_DROPPED:
+                self._hidden += 1
+            if tag == "svg" or tag == "math":
+                namespace = _SVG_NS if tag == "svg" else _MATHML_NS
+                values = [value if value is not None else name for name, value in attrs if name == "xmlns"]
+                # In text/html (not XHTML) the sanitizer took a missing or empty xmlns for the right one.
+                if (not self._xhtml and (not values or not values[-1])) or namespace in values:
+                    if tag == "svg":
+                        self._svg += 1
+                    else:
+                        self._math += 1
+            foreign = (self._math and tag in _MATHML_ELEMENTS) or (self._svg and tag in _SVG_ELEMENTS)
+            if not foreign and tag not in _SANITIZER_KEPT:
+                return
+        self.empty = False
+        if tag in _DROPPED:
+            self._dropped_depth += 1
+        elif tag == "br":
+            self.parts.append(_LINE)
+        elif tag in _BLOCK:
+            self.parts.append(_PARA)
+        if tag in _STORED_ELEMENTS and not (self._svg or self._math):
+            self.html.append(f"<{tag}{self._attributes(attrs)}>")
+
+    def _attributes(self, attrs: list[tuple[str, str | None]]) -> str:
+        out = []
+        seen = set()
+        for name, value in attrs:
+            if name not in _STORED_ATTRIBUTES or name in seen:
+                continue
+            seen.add(name)
+            if value is None:
+                out.append(f" {name}")
+                continue
+            if name in _URL_ATTRIBUTES:
+                url = _safe_url(value, self._base)
+                if url is None:
+                    continue
+                value = url
+            out.append(f' {name}="{escape(value)}"')
+        return "".join(out)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in _SANITIZER_KEPT:
+            if tag in _SANITIZER_DROPPED:
+                self._hidden -= 1
+            if self._math and tag in _MATHML_ELEMENTS:
+                if tag == "math":
+                    self._math -= 1
+            elif self._svg and tag in _SVG_ELEMENTS:
+                if tag == "svg":
+                    self._svg -= 1
+            else:
+                return
+        if tag in _VOID:
+            return
+        self.empty = False
+        if tag in _DROPPED:
+            self._dropped_depth = max(0, self._dropped_depth - 1)
+        elif tag in _BLOCK:
+            self.parts.append(_PARA)
+        if tag in _STORED_ELEMENTS and not (self._svg or self._math):
+            self.html.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if self.empty and not data.isspace():
+            self.empty = False
+        if not self._dropped_depth:
+            self.parts.append(_MARKERS.sub("", data))
+        if not (self._svg or self._math):
+            self.html.append(escape(data, quote=False))
+
+    def handle_comment(self, data: str) -> None:
+        # feedparser's sanitizer kept comments: one makes an element non-empty.
+        self.empty = False
+
+
+@dataclass(frozen=True)
+class _Read:
+    text: str
+    html: str
+    # Less than the whole fragment was read (the text limit or MAX_ENTRY_HTML).
+    partial: bool
+    # Nothing feedparser's sanitizer would have kept (only script and the like, or blanks).
+    empty: bool
+
+
+# How much HTML _read_html feeds the parser between looks at the text so far.
+_CHUNK = 64 * 1024
+
+
+def _read_html(fragment: str, detail: Any, limit: int) -> _Read:
+    """Text and sanitized copy of the beginning of an HTML element's value (`detail` is
+    feedparser's detail of it: type and base URL).
+
+    Reads at most MAX_ENTRY_HTML characters, and stops early once the text is longer than
+    `limit` characters (see html_to_text_prefix), so a huge fragment costs what its first
+    `limit` characters cost. The text is not cut.
+    """
+    base = detail.get("base")
+    base = base if isinstance(base, str) else ""
+    kind = detail.get("type") or "text/html"
+    if len(fragment) <= MAX_ENTRY_HTML:
+        source = _as_feedparser_read(fragment)
+        xhtml = kind == "application/xhtml+xml"
+        if _reads_alike(source, xhtml):
+            parser = _EntryHTML(base, xhtml)
+            read = _feed_prefix(parser, source, limit)
+            # Whether feedparser's copy would have been empty hangs on details this pass
+            # does not see (a "&nbsp;" was not blank there); an element that looks empty
+            # is rare and small, so feedparser decides.
+            if not parser.empty:
+                return _Read(_text_of(parser), "".join(parser.html), read < len(source), False)
+    # Odd markup, or longer than is read: feedparser's own passes, as before tracker
+    # sanitized HTML itself (what was read of a long element was counted in their output),
+    # then the text and a copy of what they kept. Rare, and costs what it always did.
+    kept = _feedparser_sanitized(fragment, base, kind)
+    text, read = html_to_text_prefix(kept, limit, MAX_ENTRY_HTML)
+    copy = _EntryHTML(base, False)
+    # The copy ends where the text did, before the tag that may have been cut.
+    tag = kept.rfind("<", 0, read) if read < len(kept) else -1
+    _feed_prefix(copy, kept[: tag if tag > 0 else read], len(kept))
+    return _Read(text, "".join(copy.html), read < len(kept), not kept)
+
+
+def _feed_prefix(parser: _EntryHTML, source: str, limit: int) -> int:
+    """Feed `source` to `parser` until its text is longer than `limit`; how much was fed.
+    Only a complete source is flushed: the parser would pass on the half tag where a cut
+    one ends as text."""
+    end = len(source)
+    read = counted = raw_length = 0
+    # The collapsed text is shorter than the raw parts (indentation, blank lines), so it
+    # is assembled to be measured only when the raw length doubles: linear overall.
+    next_check = limit
+    while read < end:
+        chunk = source[read : min(read + _CHUNK, end)]
+        parser.feed(chunk)
+        read += len(chunk)
+        if read >= end:
+            parser.close()
+            break
+        raw_length += sum(len(part) for part in parser.parts[counted:])
+        counted = len(parser.parts)
+        if raw_length > next_check:
+            if len(_text_of(parser)) > limit:
+                break
+            next_check = raw_length * 2
+    return read
+
+
+def _feedparser_sanitized(value: str, base: str, kind: str) -> str:
+    """What feedparser made of an HTML element with sanitize_html and resolve_relative_uris."""
+    from feedparser.html import _cp1252
+    from feedparser.sanitizer import _sanitize_html
+    from feedparser.urls import resolve_relative_uris
+
+    value = resolve_relative_uris(value, base, "utf-8", kind)
+    return str(_sanitize_html(value, "utf-8", kind)).translate(_cp1252)
 
 
 def _clean(value: object) -> str | None:

@@ -200,6 +200,23 @@ def _pub(published: date | datetime | None) -> tuple[date | None, datetime | Non
     return published, None
 
 
+# extract() and then clauses() read the same article (events.find_mentions): its sentence
+# bounds and tokens are made once. One slot, matched by identity; neither is ever changed
+# after it is made, so a reader from another thread's article is never used, only missed.
+_last_reader: tuple[str, list[int], TenseReader] | None = None
+
+
+def _reader(text: str) -> tuple[list[int], TenseReader]:
+    global _last_reader
+    last = _last_reader
+    if last is not None and last[0] is text:
+        return last[1], last[2]
+    bounds = _sentence_bounds(text)
+    reader = TenseReader(text, bounds)
+    _last_reader = (text, bounds, reader)
+    return bounds, reader
+
+
 def extract(text: str, published: date | datetime | None = None) -> list[TemporalMention]:
     """The temporal expressions of a text, sorted by start and non-overlapping.
 
@@ -230,8 +247,7 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
     """
     pub, pub_at = _pub(published)
     chosen = _merge_clock(text, _select(find_candidates(text)))
-    bounds = _sentence_bounds(text)
-    reader = TenseReader(text, bounds)
+    bounds, reader = _reader(text)
     mentions: list[TemporalMention] = []
     anchor_day: date | None = None
     anchor_any: date | None = None
@@ -288,8 +304,7 @@ def extract(text: str, published: date | datetime | None = None) -> list[Tempora
 def clauses(text: str, spans: Sequence[tuple[int, int]]) -> list[Clause]:
     """For each (start, end) span of `text` (a temporal expression), the verb that governs it
     and what its clause says: reported ("said on Monday"), negated, conditional (see Clause)."""
-    bounds = _sentence_bounds(text)
-    reader = TenseReader(text, bounds)
+    bounds, reader = _reader(text)
     out: list[Clause] = []
     for start, end in spans:
         s0 = bounds[bisect_right(bounds, start) - 1]
