@@ -1,11 +1,11 @@
-"""Alembic environment: batch mode for SQLite, models' metadata as the target."""
+"""Alembic environment: batch mode for SQLite (plain ALTER on PostgreSQL), models' metadata as the target."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
 
-from tracker.store.db import create_sqlite_engine
+from tracker.store.db import create_store_engine
 from tracker.store.models import Base
 
 config = context.config
@@ -39,7 +39,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_sqlite_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///tracker.db")
+    engine = create_store_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///tracker.db")
     with engine.begin() as conn:
         _run(conn)
     engine.dispose()

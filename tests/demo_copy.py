@@ -15,17 +15,24 @@ from tracker.cli import cli
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
-def copy_samples(folder: Path) -> Path:
-    """Copy samples/ (feeds and demo.yaml) into folder; returns the copied demo.yaml."""
+def copy_samples(folder: Path, database: str | None = None) -> Path:
+    """Copy samples/ (feeds and demo.yaml) into folder; returns the copied demo.yaml.
+    `database`: a URL for demo.yaml's `database:` (default: its SQLite demo.db)."""
     for path in SAMPLES.iterdir():
         if path.suffix in (".xml", ".atom", ".yaml"):
             shutil.copy(path, folder / path.name)
-    return folder / "demo.yaml"
+    config = folder / "demo.yaml"
+    if database is not None:
+        text = config.read_text(encoding="utf-8")
+        assert "\ndatabase: sqlite:///demo.db\n" in text
+        config.write_text(text.replace("\ndatabase: sqlite:///demo.db\n", f"\ndatabase: {database}\n"), encoding="utf-8")
+    return config
 
 
-def polled_samples(folder: Path) -> Path:
-    """samples/ copied into folder and polled once through the CLI; returns the config path."""
-    config = copy_samples(folder)
+def polled_samples(folder: Path, database: str | None = None) -> Path:
+    """samples/ copied into folder (see copy_samples) and polled once through the CLI;
+    returns the config path."""
+    config = copy_samples(folder, database)
     result = CliRunner().invoke(cli, ["--config", str(config), "poll"], env={"TRACKER_DATABASE_URL": None})
     assert result.exit_code == 0, result.output
     return config

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from feedserver import FeedServer, Reply, Request
 from tracker.app import make_tracker
 from tracker.config import FeedConfig, load_config
 from tracker.poll import PollResult
 from tracker.scheduler import Daemon, DaemonError, DaemonLock, lock_path
+from tracker.store.db import create_store_engine, read_connection
 
 ROOT = Path(__file__).resolve().parents[1]
 # Generous: a loaded 2-core CI machine starts Python slowly and polls late.
@@ -51,15 +52,26 @@ def wait_for(predicate: Callable[[], object], timeout: float = DEADLINE, what: s
 
 
 class Env:
-    """A feeds.yaml and database under tmp_path, and ways to look at them."""
+    """A feeds.yaml under tmp_path and its database (a SQLite file tmp_path/tracker.db, or
+    PostgreSQL), and ways to look at them."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, database_url: str | None = None) -> None:
         self.dir = tmp_path
         self.config = tmp_path / "feeds.yaml"
+        # The SQLite file when database_url is None (a fixture may move it).
         self.db = tmp_path / "tracker.db"
+        self._url = database_url
+
+    @property
+    def database_url(self) -> str:
+        return self._url or f"sqlite:///{self.db}"
+
+    @property
+    def sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
 
     def write(self, feeds: dict[str, dict[str, str]]) -> Path:
-        lines = [f"database: sqlite:///{self.db}", "feeds:"]
+        lines = [f"database: {self.database_url}", "feeds:"]
         for name, options in feeds.items():
             lines.append(f"  - name: {name}")
             lines += [f"    {key}: {value}" for key, value in {"interval": "2s", "timeout": "3s", **options}.items()]
@@ -72,24 +84,22 @@ class Env:
         tmp.replace(self.config)
         return self.config
 
-    def feed_row(self, name: str) -> dict[str, Any]:
-        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
+    def _query(self, sql: str, **params: object) -> list[Any]:
+        """Rows of a query, read as the CLI reads: a read-only engine, nothing created."""
+        engine = create_store_engine(self.database_url, read_only=True)
         try:
-            con.row_factory = sqlite3.Row
-            row = con.execute("SELECT * FROM feeds WHERE name = ?", (name,)).fetchone()
-            return dict(row) if row else {}
+            with read_connection(engine) as conn:
+                return list(conn.execute(text(sql), params).mappings())
         finally:
-            con.close()
+            engine.dispose()
+
+    def feed_row(self, name: str) -> dict[str, Any]:
+        rows = self._query("SELECT * FROM feeds WHERE name = :name", name=name)
+        return dict(rows[0]) if rows else {}
 
     def entry_titles(self, name: str) -> set[str]:
-        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
-        try:
-            rows = con.execute(
-                "SELECT e.title FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE f.name = ?", (name,)
-            ).fetchall()
-            return {r[0] for r in rows}
-        finally:
-            con.close()
+        rows = self._query("SELECT e.title FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE f.name = :name", name=name)
+        return {r["title"] for r in rows}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -140,8 +150,9 @@ class DaemonProcess:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Env:
-    return Env(tmp_path)
+def env(tmp_path: Path, database_url: str) -> Env:
+    """An Env on each backend (modules about SQLite's lock file make their own Env)."""
+    return Env(tmp_path, database_url)
 
 
 @pytest.fixture
@@ -239,14 +250,17 @@ def test_sigterm_during_a_slow_response_and_a_second_daemon(
     env.write({"slow": {"url": slow, "timeout": "3s"}})
     d = start(daemons, env)
 
-    second = DaemonProcess(env)
-    daemons.append(second)
-    code = second.proc.wait(timeout=60)
-    assert code == 1
-    lines = second.log.strip().splitlines()
-    assert lines[-1].startswith("tracker: error: another tracker daemon (pid ")
-    assert "tracker.db.lock" in lines[-1] and "Traceback" not in second.log
-    assert Path(str(env.db) + ".lock").exists()
+    if env.sqlite:
+        # One daemon per SQLite database (a lock file beside it). On PostgreSQL several may
+        # share the database: merges serialise on its advisory lock.
+        second = DaemonProcess(env)
+        daemons.append(second)
+        code = second.proc.wait(timeout=60)
+        assert code == 1
+        lines = second.log.strip().splitlines()
+        assert lines[-1].startswith("tracker: error: another tracker daemon (pid ")
+        assert "tracker.db.lock" in lines[-1] and "Traceback" not in second.log
+        assert Path(str(env.db) + ".lock").exists()
 
     wait_for(lambda: feed_server.requests_to("/slow"), what="the slow request")
     code, took = d.stop()
@@ -342,11 +356,11 @@ def test_changed_file_reloads_and_invalid_config_keeps_the_old(
 
 
 @pytest.fixture
-def tracker_config(tmp_path: Path) -> Path:
+def tracker_config(tmp_path: Path, database_url: str) -> Path:
     (tmp_path / "local.xml").write_text(rss(("l1", "Local")), encoding="utf-8")
     config = tmp_path / "feeds.yaml"
     config.write_text(
-        f"database: sqlite:///{tmp_path / 'tracker.db'}\nfeeds:\n  - name: local\n    url: local.xml\n    interval: 1h\n",
+        f"database: {database_url}\nfeeds:\n  - name: local\n    url: local.xml\n    interval: 1h\n",
         encoding="utf-8",
     )
     return config

@@ -7,8 +7,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from feedserver import FeedServer, Reply, endless
-from test_daemon import DaemonProcess, Env, daemons, env, start, wait_for  # noqa: F401  (fixtures)
+from test_daemon import DaemonProcess, Env, daemons, start, wait_for  # noqa: F401  (fixtures)
 from test_digest_support import SmtpServer, smtp  # noqa: F401  (fixtures)
 from tracker.scheduler import ROUND_MARGIN, initial_round
 
@@ -20,6 +22,12 @@ def rss(guid: str, title: str, body: str) -> str:
         f"<link>https://news.test/{guid}</link><pubDate>Sat, 23 Mar 2024 09:30:00 +0000</pubDate>"
         f"<description>{body}</description></item></channel></rss>"
     )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    """SQLite: the lock file beside its database is what these tests read."""
+    return Env(tmp_path)
 
 
 def lock_text(env: Env) -> str:

@@ -43,6 +43,7 @@ def counts(config: Path) -> tuple[int, int, int]:
 
 
 def seeded(tmp_path: Path, port: int, **options: object) -> Path:
+    """A config (write_config: options, database=...) and a database holding story()."""
     config = write_config(tmp_path, port, **options)  # type: ignore[arg-type]
     tracker = open_tracker(config)
     story(tracker)
@@ -50,8 +51,8 @@ def seeded(tmp_path: Path, port: int, **options: object) -> Path:
     return config
 
 
-def test_first_digest_content_parts_headers_grouping(smtp: SmtpServer, tmp_path: Path) -> None:
-    config = seeded(tmp_path, smtp.port)
+def test_first_digest_content_parts_headers_grouping(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
+    config = seeded(tmp_path, smtp.port, database=database_url)
     code, out, err = run(config, "digest", "send")
     assert code == 0, err
     assert len(smtp.messages) == 1
@@ -97,8 +98,8 @@ def test_first_digest_content_parts_headers_grouping(smtp: SmtpServer, tmp_path:
     assert len(smtp.messages) == 1
 
 
-def test_nothing_pending_sends_nothing_exit_0(smtp: SmtpServer, tmp_path: Path) -> None:
-    config = write_config(tmp_path, smtp.port)
+def test_nothing_pending_sends_nothing_exit_0(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
+    config = write_config(tmp_path, smtp.port, database=database_url)
     code, out, _ = run(config, "digest", "send")
     assert (code, smtp.messages) == (0, [])
     assert "nothing to send" in out
@@ -107,8 +108,8 @@ def test_nothing_pending_sends_nothing_exit_0(smtp: SmtpServer, tmp_path: Path) 
     assert counts(config) == (0, 0, 0)
 
 
-def test_next_digest_holds_only_what_is_new(smtp: SmtpServer, tmp_path: Path) -> None:
-    config = seeded(tmp_path, smtp.port)
+def test_next_digest_holds_only_what_is_new(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
+    config = seeded(tmp_path, smtp.port, database=database_url)
     assert run(config, "digest", "send")[0] == 0
     tracker = open_tracker(config)
     add_source(tracker, "ev-meet", "screenbeat", "Studios line up to meet OpenAI", "https://screenbeat.example/meet")
@@ -136,8 +137,8 @@ def test_next_digest_holds_only_what_is_new(smtp: SmtpServer, tmp_path: Path) ->
     assert run(config, "digest", "send")[1].startswith("nothing to send")
 
 
-def test_preview_prints_what_send_sends_and_changes_nothing(smtp: SmtpServer, tmp_path: Path) -> None:
-    config = seeded(tmp_path, smtp.port)
+def test_preview_prints_what_send_sends_and_changes_nothing(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
+    config = seeded(tmp_path, smtp.port, database=database_url)
     code, preview, _ = run(config, "digest", "preview")
     assert code == 0
     assert counts(config) == (0, 0, 0)
@@ -156,8 +157,8 @@ def test_preview_prints_what_send_sends_and_changes_nothing(smtp: SmtpServer, tm
     assert code == 0 and html == "" and "nothing to send" in err  # stdout is for HTML only
 
 
-def test_hostile_feed_text_cannot_inject_headers_or_markup(smtp: SmtpServer, tmp_path: Path) -> None:
-    config = write_config(tmp_path, smtp.port)
+def test_hostile_feed_text_cannot_inject_headers_or_markup(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
+    config = write_config(tmp_path, smtp.port, database=database_url)
     tracker = open_tracker(config)
     evil = "Sora\r\nBcc: victim@evil.example\r\n\r\n<script>alert(1)</script> & <b>bold</b>"
     add_event(tracker, "ev-evil", summary=evil, topics=["sora"], value="2024-03-25", granularity="day",
@@ -188,8 +189,8 @@ def test_header_text_strips_controls() -> None:
     assert header_text("a\r\nBcc: x\x00\x85\u2028b\tc") == "a Bcc: x b c"
 
 
-def test_topic_filter_and_missing_digest_section(smtp: SmtpServer, tmp_path: Path) -> None:
-    config = seeded(tmp_path, smtp.port, topics_filter=["strikes"])
+def test_topic_filter_and_missing_digest_section(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
+    config = seeded(tmp_path, smtp.port, topics_filter=["strikes"], database=database_url)
     code, out, _ = run(config, "digest", "preview")
     assert code == 0 and out.startswith("Subject: 1 new development: strikes\n")
     assert "Sora" not in out

@@ -35,9 +35,9 @@ def late_event(tracker: Tracker, event_id: str, month: int) -> None:
               sources=[("techwire", f"Sora in month {month}", f"https://techwire.example/{month}")])
 
 
-def test_min_interval_holds_developments_back_then_sends_them_together(smtp: SmtpServer, tmp_path: Path) -> None:
+def test_min_interval_holds_developments_back_then_sends_them_together(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
     clock = FakeClock()
-    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="1h"), clock)
+    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="1h", database=database_url), clock)
     assert maybe_send(tracker) is None and next_due(tracker) is None  # nothing yet
     story(tracker)
     assert next_due(tracker) == clock.now
@@ -61,9 +61,9 @@ def test_min_interval_holds_developments_back_then_sends_them_together(smtp: Smt
 
 
 def test_automatic_respects_retry_backoff_and_never_raises(smtp: SmtpServer, tmp_path: Path,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+                                                           caplog: pytest.LogCaptureFixture, database_url: str) -> None:
     clock = FakeClock()
-    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="1h"), clock)
+    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="1h", database=database_url), clock)
     story(tracker)
     smtp.handler.data_reply = "421 4.7.0 Too busy, try later"
     with caplog.at_level(logging.ERROR, logger="tracker.digest"):
@@ -137,11 +137,11 @@ def test_poll_of_the_samples_then_digest_send(smtp: SmtpServer, tmp_path: Path, 
     assert len(smtp.messages) == 1
 
 
-def test_the_daemon_hook_sends_through_maybe_send(smtp: SmtpServer, tmp_path: Path) -> None:
+def test_the_daemon_hook_sends_through_maybe_send(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
     from tracker.poll import PollResult
 
     clock = FakeClock()
-    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="30m"), clock)
+    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="30m", database=database_url), clock)
     changed = [PollResult("techwire", "ok", new=1, events_changed=3)]
     tracker.after_poll(changed)  # nothing pending yet
     story(tracker)
@@ -157,14 +157,14 @@ def test_the_daemon_hook_sends_through_maybe_send(smtp: SmtpServer, tmp_path: Pa
     tracker.close()
 
 
-def test_daemon_timer_sends_held_back_developments_without_a_new_poll(smtp: SmtpServer, tmp_path: Path) -> None:
+def test_daemon_timer_sends_held_back_developments_without_a_new_poll(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
     """min_interval held a development back; the daemon's digest timer sends it when due."""
     import time
 
     from tracker.scheduler import Daemon
 
     clock = FakeClock()
-    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="1h"), clock)
+    tracker = open_tracker(write_config(tmp_path, smtp.port, min_interval="1h", database=database_url), clock)
     story(tracker)
     assert maybe_send(tracker) is not None and len(smtp.messages) == 1
     clock.advance(minutes=10)

@@ -57,9 +57,9 @@ def one_line_error(err: str) -> str:
     return lines[0]
 
 
-def test_server_down_exit_1_nothing_lost_then_sent_once_back(tmp_path: Path) -> None:
+def test_server_down_exit_1_nothing_lost_then_sent_once_back(tmp_path: Path, database_url: str) -> None:
     port = free_port()
-    config = write_config(tmp_path, port)
+    config = write_config(tmp_path, port, database=database_url)
     tracker = open_tracker(config)
     story(tracker)
     tracker.close()
@@ -88,8 +88,8 @@ def test_server_down_exit_1_nothing_lost_then_sent_once_back(tmp_path: Path) -> 
     tracker.close()
 
 
-def test_5xx_is_recorded_failed_and_developments_pend_again(smtp: SmtpServer, tmp_path: Path) -> None:
-    config = write_config(tmp_path, smtp.port)
+def test_5xx_is_recorded_failed_and_developments_pend_again(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
+    config = write_config(tmp_path, smtp.port, database=database_url)
     tracker = open_tracker(config)
     story(tracker)
     tracker.close()
@@ -111,8 +111,8 @@ def test_5xx_is_recorded_failed_and_developments_pend_again(smtp: SmtpServer, tm
     assert msg["Subject"].startswith("3 new developments") and msg["Message-ID"] != d.message_id
 
 
-def test_rcpt_5xx_fails_the_whole_message(smtp: SmtpServer, tmp_path: Path) -> None:
-    config = write_config(tmp_path, smtp.port)
+def test_rcpt_5xx_fails_the_whole_message(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
+    config = write_config(tmp_path, smtp.port, database=database_url)
     tracker = open_tracker(config)
     story(tracker)
     tracker.close()
@@ -122,9 +122,9 @@ def test_rcpt_5xx_fails_the_whole_message(smtp: SmtpServer, tmp_path: Path) -> N
     assert smtp.messages == []
 
 
-def test_4xx_stays_pending_with_backoff_and_folds_in_what_is_new(smtp: SmtpServer, tmp_path: Path) -> None:
+def test_4xx_stays_pending_with_backoff_and_folds_in_what_is_new(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
     clock = FakeClock()
-    config = write_config(tmp_path, smtp.port)
+    config = write_config(tmp_path, smtp.port, database=database_url)
     tracker = open_tracker(config, clock)
     story(tracker)
     smtp.handler.data_reply = "451 4.3.0 Try again later"
@@ -170,9 +170,9 @@ class CrashAfterAccept:
         raise Crash()
 
 
-def test_crash_after_accept_resends_the_same_message_id(smtp: SmtpServer, tmp_path: Path) -> None:
+def test_crash_after_accept_resends_the_same_message_id(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
     clock = FakeClock()
-    config = write_config(tmp_path, smtp.port)
+    config = write_config(tmp_path, smtp.port, database=database_url)
     tracker = open_tracker(config, clock)
     story(tracker)
     with pytest.raises(Crash):
@@ -204,9 +204,9 @@ def test_crash_after_accept_resends_the_same_message_id(smtp: SmtpServer, tmp_pa
     tracker.close()
 
 
-def test_connection_dropped_after_data_freezes_the_message(smtp: SmtpServer, tmp_path: Path) -> None:
+def test_connection_dropped_after_data_freezes_the_message(smtp: SmtpServer, tmp_path: Path, database_url: str) -> None:
     clock = FakeClock()
-    config = write_config(tmp_path, smtp.port)
+    config = write_config(tmp_path, smtp.port, database=database_url)
     tracker = open_tracker(config, clock)
     story(tracker)
     smtp.handler.drop_after_data = True

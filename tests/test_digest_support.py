@@ -168,9 +168,11 @@ def write_config(
     min_interval: str = "1h",
     login: bool = False,
     to: Sequence[str] = ("newsroom@example.com", "editor@example.com"),
+    database: str | None = None,
 ) -> Path:
+    """feeds.yaml in tmp_path with a digest section; `database`: its URL (default: tmp_path/tracker.db)."""
     lines = [
-        f"database: sqlite:///{tmp_path / 'tracker.db'}",
+        f"database: {database or 'sqlite:///' + str(tmp_path / 'tracker.db')}",
         "topics:",
         "  sora:",
         "    title: OpenAI Sora",

@@ -32,7 +32,7 @@ def test_a_slow_page_never_delays_other_feeds_polls(
 
     fast = feed_server.route("/fast.xml", fast_feed)
     env.replace(
-        f"database: sqlite:///{env.db}\n"
+        f"database: {env.database_url}\n"
         "allow_private_networks: true\n"
         "pages: {delay: 0s}\n"
         "topics:\n  bridge: [bridge]\n"

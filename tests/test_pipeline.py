@@ -12,6 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import test_events_story as story
+from conftest import Databases
 from demo_copy import timeline_json, without_ids
 from tracker.app import TopicPrefilter, make_tracker
 from tracker.config import FeedConfig, Topic, load_config
@@ -70,9 +71,9 @@ def test_prefilter_without_topics_keeps_everything() -> None:
     assert TopicPrefilter({}).could_mention("", "", None)
 
 
-def write_config(folder: Path, copies: int) -> Path:
+def write_config(folder: Path, copies: int, database: str) -> Path:
     """The demo topics with the sample feeds, each under `copies` names (enough feeds for the pool)."""
-    lines = [f"database: sqlite:///{folder / 'tracker.db'}", "topics:"]
+    lines = [f"database: {database}", "topics:"]
     for name, topic in TOPICS.items():
         lines.append(f"  {name}: {{keywords: {json.dumps(list(topic.keywords))}}}")
     lines.append("feeds:")
@@ -88,14 +89,16 @@ def timeline(config: Path) -> list[tuple[object, ...]]:
     return without_ids(timeline_json(config))
 
 
-def test_pool_prefilter_and_one_merge_match_the_plain_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pool_prefilter_and_one_merge_match_the_plain_pipeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_database_url: Databases
+) -> None:
     monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
     outcomes = []
     # (worker processes, prefilter, poll all feeds at once)
     for n, (processes, prefilter, at_once) in enumerate([(0, False, False), (2, True, True), (0, True, True)]):
         folder = tmp_path / str(n)
         folder.mkdir()
-        config = write_config(folder, copies=2)
+        config = write_config(folder, copies=2, database=make_database_url(folder / "tracker.db"))
         tracker = make_tracker(load_config(config), processes=processes, prefilter=prefilter)
         try:
             if at_once:
@@ -120,9 +123,11 @@ def test_pool_prefilter_and_one_merge_match_the_plain_pipeline(tmp_path: Path, m
     assert outcomes[2] == outcomes[0]
 
 
-def test_edited_entry_is_extracted_again_with_its_stored_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_edited_entry_is_extracted_again_with_its_stored_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
     monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
-    config = write_config(tmp_path, copies=2)
+    config = write_config(tmp_path, copies=2, database=database_url)
     tracker = make_tracker(load_config(config), processes=0)
     try:
         tracker.poll()
@@ -139,9 +144,9 @@ def test_edited_entry_is_extracted_again_with_its_stored_date(tmp_path: Path, mo
         tracker.close()
 
 
-def test_a_failed_merge_keeps_every_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_merge_keeps_every_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
     monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
-    config = write_config(tmp_path, copies=1)
+    config = write_config(tmp_path, copies=1, database=database_url)
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("merge bug")
@@ -165,7 +170,8 @@ def test_a_failed_merge_keeps_every_entry(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_one_feed_or_a_few_start_no_worker_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
-    tracker = make_tracker(load_config(write_config(tmp_path, copies=1)), processes=2)
+    config = write_config(tmp_path, copies=1, database=f"sqlite:///{tmp_path / 'tracker.db'}")
+    tracker = make_tracker(load_config(config), processes=2)
     try:
         tracker.poll(["techwire-0"])
         tracker.poll()  # four feeds: not worth starting workers

@@ -11,8 +11,8 @@ from tracker.cli import cli
 
 
 
-def test_topic_removed_then_restored(tmp_path: Path) -> None:
-    config = copy_samples(tmp_path)
+def test_topic_removed_then_restored(tmp_path: Path, database_url: str) -> None:
+    config = copy_samples(tmp_path, database_url)
     runner = CliRunner()
     assert runner.invoke(cli, ["--config", str(config), "poll"]).exit_code == 0
     before = timeline_json(config)
@@ -37,8 +37,8 @@ def test_topic_removed_then_restored(tmp_path: Path) -> None:
     assert quotes(restored) == quotes(before)
 
 
-def test_reprocess_of_unchanged_config_changes_nothing(tmp_path: Path) -> None:
-    config = copy_samples(tmp_path)
+def test_reprocess_of_unchanged_config_changes_nothing(tmp_path: Path, database_url: str) -> None:
+    config = copy_samples(tmp_path, database_url)
     runner = CliRunner()
     runner.invoke(cli, ["--config", str(config), "poll"])
     before = timeline_json(config)
@@ -49,7 +49,7 @@ def test_reprocess_of_unchanged_config_changes_nothing(tmp_path: Path) -> None:
     assert result.stdout.strip() == "reprocessed 0 entries: 0 events changed"
 
 
-def test_daemon_retries_entries_left_unmerged(tmp_path: Path) -> None:
+def test_daemon_retries_entries_left_unmerged(tmp_path: Path, database_url: str) -> None:
     """Articles stored but never merged (a crash between the steps) are picked up again."""
     from sqlalchemy import delete, update
 
@@ -58,7 +58,7 @@ def test_daemon_retries_entries_left_unmerged(tmp_path: Path) -> None:
     from tracker.scheduler import Daemon
     from tracker.store.models import Entry, Event, Mention
 
-    config = copy_samples(tmp_path)
+    config = copy_samples(tmp_path, database_url)
     assert CliRunner().invoke(cli, ["--config", str(config), "poll"]).exit_code == 0
     before = timeline_json(config)
     tracker = make_tracker(load_config(config), processes=0)

@@ -143,6 +143,47 @@ class DigestConfig:
     min_interval: timedelta = DEFAULT_MIN_DIGEST_INTERVAL
 
 
+# --- alerts (apprise): the `alerts:` section ----------------------------------------------
+
+ALERT_MODES = ("instant", "digest")
+# key_only: an event among this many highest-scoring events of one of its topics (the
+# "Key developments" of an HTML export and `timeline --top 12`).
+DEFAULT_KEY_TOP = 12
+KEY_TOP_RANGE = (1, 1000)
+MIN_OUTLETS_RANGE = (1, 1000)
+DEFAULT_ALERT_TIMEOUT = timedelta(seconds=10)
+DEFAULT_ALERT_INTERVAL = timedelta(hours=1)
+# ${NAME} in an alert URL: the value of the environment variable NAME, read when sending.
+ALERT_URL_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class AlertTarget:
+    """One place alerts go (apprise URLs, each delivered on its own), about what, and when."""
+
+    name: str
+    # apprise URLs as written, ${NAME} still in them: secrets stay in the environment.
+    urls: tuple[str, ...]
+    topics: tuple[str, ...] | None = None
+    mode: str = "instant"
+    # Thresholds (both may be given; none: every development).
+    key_only: bool = False
+    key_top: int = DEFAULT_KEY_TOP
+    min_outlets: int | None = None
+    # A query in the syntax of `timeline --search`.
+    match: str | None = None
+    # mode digest: at most one message this often.
+    min_interval: timedelta = DEFAULT_ALERT_INTERVAL
+    # Connect and read timeout of each request to a service.
+    timeout: timedelta = DEFAULT_ALERT_TIMEOUT
+
+    @property
+    def has_threshold(self) -> bool:
+        return self.key_only or self.min_outlets is not None
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
@@ -152,6 +193,8 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     topics: Mapping[str, Topic] = field(default_factory=dict)
     digest: DigestConfig | None = None
+    # The `alerts:` section: apprise targets, in config order.
+    alerts: tuple[AlertTarget, ...] = ()
     default_interval: timedelta = DEFAULT_INTERVAL
     default_timeout: timedelta = DEFAULT_TIMEOUT
     # Whether feeds may reach private, loopback and link-local addresses through a redirect.
@@ -161,6 +204,13 @@ class Config:
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    def alert_target(self, name: str) -> AlertTarget:
+        for target in self.alerts:
+            if target.name == name:
+                return target
+        known = _cut(", ".join(t.name for t in self.alerts)) or "none"
+        raise ConfigError(f"{self.path.name}: alerts: no target named {_q(name)} (known: {known})")
 
     def feed(self, name: str) -> FeedConfig:
         for feed in self.feeds:
@@ -559,7 +609,7 @@ class _Validator:
         if data is None:
             raise self.fail("", "the file is empty (it needs at least a 'feeds' list)")
         top = self.mapping(
-            data, "", {"database", "defaults", "topics", "feeds", "digest", "allow_private_networks", "pages"}
+            data, "", {"database", "defaults", "topics", "feeds", "digest", "allow_private_networks", "pages", "alerts"}
         )
         env_url = os.environ.get("TRACKER_DATABASE_URL")
         if env_url:
@@ -611,12 +661,14 @@ class _Validator:
         digest = None
         if top.get("digest") is not None:
             digest = self.digest(top["digest"], topics)
+        alerts = self.alerts(top["alerts"], topics) if top.get("alerts") is not None else ()
         return Config(
             path=self.path,
             database_url=database,
             feeds=tuple(feeds),
             topics=topics,
             digest=digest,
+            alerts=alerts,
             default_interval=interval,
             default_timeout=timeout,
             allow_private_networks=allow_private_networks,
@@ -799,6 +851,87 @@ class _Validator:
                 ),
             ),
         )
+
+
+    # -- alerts ------------------------------------------------------------------------
+
+    def alerts(self, body: Any, topics: Mapping[str, Topic]) -> tuple[AlertTarget, ...]:
+        if not isinstance(body, list):
+            raise self.fail("alerts", f"expected a list of targets, got {_kind(body)}")
+        targets: list[AlertTarget] = []
+        seen: dict[str, int] = {}
+        for i, item in enumerate(body):
+            target = self.alert_target(item, f"alerts[{i}]", topics)
+            if target.name in seen:
+                raise self.fail(
+                    f"alerts[{i}].name", f"duplicate target name {_q(target.name)} (also alerts[{seen[target.name]}])"
+                )
+            seen[target.name] = i
+            targets.append(target)
+        return tuple(targets)
+
+    def alert_target(self, body: Any, where: str, topics: Mapping[str, Topic]) -> AlertTarget:
+        body = self.mapping(
+            body, where,
+            {"name", "urls", "topics", "mode", "key_only", "key_top", "min_outlets", "match", "min_interval", "timeout"},
+        )
+        for key in ("name", "urls"):
+            if key not in body:
+                raise self.fail(f"{where}.{key}", "missing")
+        name = self.string(body["name"], f"{where}.name")
+        if not _NAME.match(name):
+            raise self.fail(f"{where}.name", f"{_q(name)}: use letters, digits, '.', '_' and '-'")
+        urls = self.strings(body["urls"], f"{where}.urls")
+        for i, url in enumerate(urls):
+            self.alert_url(url, f"{where}.urls[{i}]")
+            if url in urls[:i]:
+                raise self.fail(f"{where}.urls[{i}]", "the same URL twice")
+        target_topics = None
+        if body.get("topics") is not None:
+            target_topics = self.strings(body["topics"], f"{where}.topics")
+            for i, t in enumerate(target_topics):
+                if t not in topics:
+                    raise self.fail(f"{where}.topics[{i}]", f"topic {_q(t)} is not defined under 'topics'")
+        mode = self.choice(body["mode"], f"{where}.mode", ALERT_MODES) if "mode" in body else "instant"
+        key_only = self.flag(body["key_only"], f"{where}.key_only") if body.get("key_only") is not None else False
+        key_top = DEFAULT_KEY_TOP
+        if "key_top" in body:
+            key_top = self.number(body["key_top"], f"{where}.key_top", KEY_TOP_RANGE, "a number of events")
+            if not key_only:
+                raise self.fail(f"{where}.key_top", "applies only with key_only: true")
+        min_outlets = None
+        if body.get("min_outlets") is not None:
+            min_outlets = self.number(body["min_outlets"], f"{where}.min_outlets", MIN_OUTLETS_RANGE, "a number of outlets")
+        match = None
+        if body.get("match") is not None:
+            match = self.string(body["match"], f"{where}.match")
+            if not re.search(r"\w", match):
+                raise self.fail(f"{where}.match", f"{_q(match)} has no word to search for")
+        min_interval = DEFAULT_ALERT_INTERVAL
+        if "min_interval" in body:
+            if mode != "digest":
+                raise self.fail(f"{where}.min_interval", "applies only with mode: digest")
+            min_interval = self.duration(body["min_interval"], f"{where}.min_interval", MIN_INTERVAL_RANGE)
+        timeout = (
+            self.duration(body["timeout"], f"{where}.timeout", TIMEOUT_RANGE) if "timeout" in body else DEFAULT_ALERT_TIMEOUT
+        )
+        return AlertTarget(
+            name=name, urls=urls, topics=target_topics, mode=mode, key_only=key_only, key_top=key_top,
+            min_outlets=min_outlets, match=match, min_interval=min_interval, timeout=timeout,
+        )
+
+    def alert_url(self, url: str, where: str) -> None:
+        """An apprise URL's shape: scheme://..., ${NAME} only with a valid variable name.
+        Whether apprise knows the scheme is checked when alerts are sent (apprise loads then)."""
+        if "\0" in url or any(c in url for c in "\r\n"):
+            raise self.fail(where, "holds a control character")
+        if not _URL_SCHEME.match(url):
+            raise self.fail(where, f"{_q(url)} is not an apprise URL (e.g. ntfys://ntfy.sh/TOPIC, json://host/path)")
+        for m in ALERT_URL_VARIABLE.finditer(url):
+            if not _ENV_NAME.match(m.group(1)):
+                raise self.fail(where, f"${{{_plain(m.group(1))}}} is not an environment variable name")
+        if "${" in ALERT_URL_VARIABLE.sub("", url):
+            raise self.fail(where, "an unclosed ${ (write ${NAME} for the value of the environment variable NAME)")
 
 
 def _derive_name(url: str) -> str:

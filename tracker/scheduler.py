@@ -66,6 +66,8 @@ DEFAULT_CHECK_CONFIG_EVERY = 60.0
 # How often the daemon looks for digests that are due without a new poll.
 DEFAULT_DIGEST_CHECK_EVERY = 30.0
 DIGEST_JOB = "digest"
+# Alerts (tracker.alerts): retries and digest-mode targets are looked at on this timer too.
+ALERTS_JOB = "alerts"
 RETRY_JOB = "retry-pending"
 PAGES_JOB = "pages"
 # The page queue (full text) looks for pages to read this often, in its own thread, so a
@@ -298,6 +300,10 @@ class Daemon:
         self._digest_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._before_exit = before_exit
+        # Alerts: each channel sends in a thread of its own (tracker.alerts.Dispatcher).
+        from tracker.alerts import Dispatcher
+
+        self._alerts = Dispatcher(tracker)
         # Why the daemon stops on its own (a lost database or lock file): run() raises it.
         self._fatal: TrackerError | None = None
         self._watched = self._files_to_watch(lock)
@@ -382,6 +388,12 @@ class Daemon:
         # must go out when due even if no later poll changes anything.
         self.scheduler.add_job(
             self._digest_timer, "interval", seconds=self.digest_check_every, id=DIGEST_JOB, max_instances=1
+        )
+        # Alert retries, digest-mode targets held back by min_interval, and a message an
+        # earlier run left half-sent: looked at on the same timer as digests.
+        self.scheduler.add_job(
+            self._alerts_timer, "interval", seconds=self.digest_check_every, id=ALERTS_JOB, max_instances=1,
+            next_run_time=datetime.now(timezone.utc) + timedelta(seconds=min(1.0, self.digest_check_every)),
         )
         # Articles stored but not merged (a crash or a bug between the two steps) are
         # extracted again: soon after start, then now and then.
@@ -495,6 +507,21 @@ class Daemon:
         if due is not None and due <= self.tracker.clock():
             self.call_after_poll([])
 
+    def _alerts_timer(self) -> None:
+        if not self.tracker.config.alerts or self._stopping or self._files_lost():
+            return
+        self._alerts.kick(due_only=True)
+
+    def kick_alerts(self) -> None:
+        """Instant alerts: after a poll or page turn that changed events, every channel
+        sends what it should hear of, in threads of their own (never waits, never raises)."""
+        if not self.tracker.config.alerts or self._stopping:
+            return
+        try:
+            self._alerts.kick()
+        except Exception:
+            log.exception("alerts step crashed")
+
     def run(self) -> int:
         """Run until SIGTERM/SIGINT (or request_stop); SIGHUP reloads. Returns the exit code.
 
@@ -597,6 +624,14 @@ class Daemon:
             while self._inflight and time.monotonic() < deadline:
                 self._cond.wait(timeout=deadline - time.monotonic())
             left = self._inflight
+        # Alerts being delivered get the time left, or their timeout (bounded): one cut short
+        # is re-sent unchanged at the next start.
+        alert_wait = min(
+            max((t.timeout.total_seconds() for t in self.tracker.config.alerts), default=0.0) + STOP_MARGIN_S,
+            MAX_STOP_WAIT_S,
+        )
+        if not self._alerts.stop(max(deadline - time.monotonic(), deadline - wait + alert_wait - time.monotonic(), 0.0)):
+            log.warning("exiting with alerts still being delivered; they are re-sent at the next start")
         if left:
             log.warning("exiting with %d poll(s) unfinished after %.0fs; their writes roll back", left, wait)
             return False
@@ -764,8 +799,10 @@ class Daemon:
         """The digest step, one at a time (two polls may finish together); never raises.
 
         While the first round of polls runs it is only remembered, and taken when the
-        round ends (all polled once, or its deadline).
+        round ends (all polled once, or its deadline). Alerts are not held: instant means
+        within the poll cycle.
         """
+        self.kick_alerts()
         with self._round_lock:
             if self._round and self._round_deadline is not None and self.tracker.clock() >= self._round_deadline:
                 # The deadline job is late (a busy pool): do not wait for it.
@@ -935,6 +972,10 @@ def run_daemon(
         from tracker.digest import make_sender
 
         make_sender(config.digest.smtp)  # a missing password is a config error: refuse to start
+    if config.alerts:
+        from tracker.alerts import check
+
+        check(config)  # an unset ${NAME} or a URL apprise does not know: refuse to start
     path = lock_path(config.database_url)
     lock = DaemonLock(path) if path else None
     if lock is not None:

@@ -85,9 +85,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_mentions_start_end', ['start', 'end'], unique=False)
 
     # Full-text search over summaries and quotes; rowid = events.pk, kept in step by the store.
-    op.execute(
-        "CREATE VIRTUAL TABLE events_fts USING fts5(summary, quotes, tokenize = 'porter unicode61 remove_diacritics 2')"
-    )
+    # SQLite's FTS5; PostgreSQL's events_fts (a tsvector with a GIN index) comes in 0007.
+    if op.get_context().dialect.name == "sqlite":
+        op.execute(
+            "CREATE VIRTUAL TABLE events_fts USING fts5(summary, quotes, tokenize = 'porter unicode61 remove_diacritics 2')"
+        )
 
 
 def downgrade() -> None:

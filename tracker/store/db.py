@@ -1,4 +1,5 @@
-"""SQLite engine setup (WAL, busy timeout, FKs, immediate write transactions) and Alembic upgrades."""
+"""Engine setup (SQLite: WAL, busy timeout, FKs, immediate write transactions; PostgreSQL: a
+pool and serialised write transactions) and Alembic upgrades."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, QueuePool, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from tracker.dburl import driver_problem, normalize_database_url
@@ -23,6 +24,17 @@ from tracker.errors import ConfigError, NoDatabaseError, StoreError, UsageError
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_S = 30.0
+
+# PostgreSQL: every write transaction first takes this transaction-level advisory lock
+# (pg_advisory_xact_lock, released at commit or rollback), so writers run one at a time as
+# SQLite's BEGIN IMMEDIATE makes them: merging reads a neighbourhood of events and rewrites
+# it, and two merges interleaved could each create the event the other just made. The key
+# is b"tracker" as a number; advisory locks are per database, so databases sharing a
+# server never wait for each other.
+PG_WRITE_LOCK = int.from_bytes(b"tracker", "big")
+PG_POOL_SIZE = 5
+PG_MAX_OVERFLOW = 10
+PG_CONNECT_TIMEOUT_S = 10
 
 
 def _migrations_dir() -> Path:
@@ -39,13 +51,14 @@ def _migrations_dir() -> Path:
 MIGRATIONS_DIR = _migrations_dir()
 
 
-def create_sqlite_engine(url: str, *, read_only: bool = False) -> Engine:
-    """An engine whose connections use WAL and whose write transactions BEGIN IMMEDIATE.
+def create_store_engine(url: str, *, read_only: bool = False) -> Engine:
+    """The engine for a database URL, set up for its backend: SQLite (_create_sqlite_engine)
+    or PostgreSQL (_create_postgresql_engine). Raises ConfigError for a URL that is not one,
+    an unsupported backend or a driver that is not installed.
 
-    Deferred transactions that later write can fail with "database is locked" without
-    waiting for the busy timeout; taking the write lock up front makes writers queue.
-    `read_only` opens an existing database without creating anything (NoDatabaseError when
-    there is none), so that reading works on a read-only file or mount too.
+    `read_only` opens an existing database without creating or changing anything: for
+    SQLite, NoDatabaseError when there is no file, so that reading works on a read-only
+    file or mount too; for PostgreSQL, every transaction is READ ONLY.
     """
     try:
         parsed = make_url(url)
@@ -54,8 +67,22 @@ def create_sqlite_engine(url: str, *, read_only: bool = False) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         problem = driver_problem(parsed)
         if problem:
-            raise ConfigError(f"database {parsed.render_as_string()}: {problem}")
-        return create_engine(normalize_database_url(url))
+            raise ConfigError(f"database {parsed.render_as_string(hide_password=True)}: {problem}")
+        return _create_postgresql_engine(normalize_database_url(url), read_only=read_only)
+    return _create_sqlite_engine(url, parsed, read_only=read_only)
+
+
+# The name from when SQLite was the only backend: the Store and migrations/env.py open any
+# database through it.
+create_sqlite_engine = create_store_engine
+
+
+def _create_sqlite_engine(url: str, parsed: URL, *, read_only: bool) -> Engine:
+    """An engine whose connections use WAL and whose write transactions BEGIN IMMEDIATE.
+
+    Deferred transactions that later write can fail with "database is locked" without
+    waiting for the busy timeout; taking the write lock up front makes writers queue.
+    """
     path = parsed.database if parsed.database and parsed.database != ":memory:" else None
     if read_only and path is not None:
         engine = create_engine(
@@ -87,6 +114,49 @@ def create_sqlite_engine(url: str, *, read_only: bool = False) -> Engine:
         conn.exec_driver_sql(f"BEGIN {_begin_mode(conn)}")
 
     return engine
+
+
+def _create_postgresql_engine(url: str, *, read_only: bool) -> Engine:
+    """A pooled engine whose write transactions serialise on PG_WRITE_LOCK and whose reads
+    are snapshots.
+
+    Writers (the default, as on SQLite: the `sqlite_begin` execution option says IMMEDIATE)
+    stay at READ COMMITTED and take the advisory lock first: each later statement then sees
+    every write committed before the lock was granted. (At REPEATABLE READ the snapshot
+    would date from the lock request, before the previous writer committed.) Readers
+    (`sqlite_begin="DEFERRED"`) get one REPEATABLE READ snapshot for the whole
+    transaction, as a WAL reader does, and never wait for writers. `read_only` makes every
+    transaction READ ONLY, as SQLite's mode=ro does.
+    """
+    engine = create_engine(
+        url,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=PG_MAX_OVERFLOW,
+        pool_timeout=BUSY_TIMEOUT_S,
+        # A daemon outlives server restarts and idle-connection reapers.
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S, "application_name": "tracker"},
+    )
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if _begin_mode(conn) == "DEFERRED":
+            access = " READ ONLY" if read_only else ""
+            conn.exec_driver_sql(f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ{access}")
+        elif read_only:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        else:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+
+    return engine
+
+
+def backend(engine_or_url: Engine | str) -> str:
+    """"sqlite" or "postgresql": the backend of an engine or a database URL."""
+    if isinstance(engine_or_url, Engine):
+        return engine_or_url.dialect.name
+    return make_url(engine_or_url).get_backend_name()
 
 
 def _begin_mode(conn: Connection) -> str:
@@ -255,11 +325,17 @@ def head_revision() -> str | None:
     return cast("str | None", _scripts().get_current_head())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(engine: Engine, *, where: str | None = None) -> str | None:
+    """The database's schema revision; None for an empty database. Raises StoreError when
+    it cannot be read (a PostgreSQL server that is down, a database not created on it)."""
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    try:
+        with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        where = where or display_url(engine.url.render_as_string(hide_password=False))
+        raise StoreError(f"cannot open the database {where}: {exc.__class__.__name__}: {exc}") from exc
 
 
 def known_revisions() -> list[str]:
@@ -302,10 +378,7 @@ def upgrade(engine: Engine, revision: str = "head", *, where: str | None = None)
 
 
 def _current(engine: Engine, where: str) -> str | None:
-    try:
-        return current_revision(engine)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the database {where}: {exc.__class__.__name__}: {exc}") from exc
+    return current_revision(engine, where=where)
 
 
 def ensure_schema(engine: Engine, *, where: str | None = None) -> None:

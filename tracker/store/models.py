@@ -327,3 +327,103 @@ class DatabaseInfo(Base):
     # A uuid4 drawn when the row was written; exports derive stable ids from it (the Atom
     # feed id), so two databases following the same story never share one.
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+# --- alerts: an outbox of notifications through apprise, and what each channel was told ---
+
+
+class AlertChannel(Base):
+    """One apprise URL of one alert target (a channel): delivered on its own, with its own backoff.
+
+    key: a hash of the target's name and the URL as written (${NAME} unresolved), so a
+    rotated secret keeps the channel and its marks.
+    """
+
+    __tablename__ = "alert_channels"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[str] = mapped_column(String(200))
+    # As shown in output: apprise's privacy form, secrets masked.
+    url: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    # Failed attempts in a row: the retry backoff (reset by a delivery).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[datetime | None] = mapped_column(DateTime)
+    last_attempt: Mapped[datetime | None] = mapped_column(DateTime)
+    last_sent: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertMessage(Base):
+    """One notification to one channel, recorded with its developments before it is sent.
+
+    status: pending (not yet delivered; retried), sent.
+    """
+
+    __tablename__ = "alert_messages"
+    __table_args__ = (Index("ix_alert_messages_channel_status", "channel", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(ForeignKey("alert_channels.key", ondelete="CASCADE"))
+    # Stable across re-sends: what logs and `alerts preview` name it by.
+    uid: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    # The target's mode when composed: instant (one development, or a burst) or digest.
+    mode: Mapped[str] = mapped_column(String(10))
+    created: Mapped[datetime] = mapped_column(DateTime)
+    composed: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set while an attempt is under way, with the process making it ("host:pid"); still
+    # set when that process is gone means it died mid-attempt: the service may have it.
+    sending_since: Mapped[datetime | None] = mapped_column(DateTime)
+    holder: Mapped[str | None] = mapped_column(String(300))
+    # The service may already hold this exact message: re-sent unchanged, never refolded.
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    title: Mapped[str] = mapped_column(Text)
+    # The body in each format; the one the service takes is sent (see tracker/alerts).
+    markdown: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+
+    items: Mapped[list[AlertItem]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class AlertItem(Base):
+    """A development an alert message covers: an event at the revision it reports."""
+
+    __tablename__ = "alert_items"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("alert_messages.id", ondelete="CASCADE"), primary_key=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("events.pk", ondelete="CASCADE"), primary_key=True, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))  # NEW | UPDATED
+    outlets: Mapped[int] = mapped_column(Integer)
+    sources: Mapped[int] = mapped_column(Integer)
+    when_text: Mapped[str] = mapped_column(Text)
+
+    message: Mapped[AlertMessage] = relationship(back_populates="items")
+
+
+class AlertMark(Base):
+    """Per channel and event: the revision last accounted for (sent, or judged below the
+    target's threshold) and what the channel was last told."""
+
+    __tablename__ = "alert_marks"
+
+    channel: Mapped[str] = mapped_column(ForeignKey("alert_channels.key", ondelete="CASCADE"), primary_key=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("events.pk", ondelete="CASCADE"), primary_key=True, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    # Whether the event met the threshold at `revision`: an update is sent when it crosses.
+    passed: Mapped[bool] = mapped_column(Boolean)
+    # The revision last delivered (null: never), and what it said.
+    told: Mapped[int | None] = mapped_column(Integer)
+    outlets: Mapped[int] = mapped_column(Integer, default=0)
+    sources: Mapped[int] = mapped_column(Integer, default=0)
+    when_text: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("alert_messages.id", ondelete="SET NULL"))
+    reported: Mapped[datetime] = mapped_column(DateTime)

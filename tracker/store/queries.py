@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from tracker.clock import to_aware_utc
 from tracker.config import FeedConfig
@@ -21,8 +21,11 @@ def feed_health(store: Store, feeds: Sequence[FeedConfig]) -> list[FeedHealth]:
         counts = dict(s.execute(select(Entry.feed_id, func.count()).group_by(Entry.feed_id)).all())
         rows = {f.name: f for f in s.scalars(select(Feed).where(Feed.name.in_(names)))}
         pages: dict[int, dict[str, int]] = {}
+        # A literal 0, not a bound parameter: PostgreSQL takes two parameters for two
+        # expressions, and the selected one would not be the grouped one.
+        empty_page = Page.chars == literal_column("0")
         for feed_id, status, empty, n in s.execute(
-            select(Page.feed_id, Page.status, Page.chars == 0, func.count()).group_by(Page.feed_id, Page.status, Page.chars == 0)
+            select(Page.feed_id, Page.status, empty_page, func.count()).group_by(Page.feed_id, Page.status, empty_page)
         ):
             kind = {"ok": "empty" if empty else "read", "pending": "pending"}.get(status, "failed")
             pages.setdefault(feed_id, {})[kind] = pages.get(feed_id, {}).get(kind, 0) + n

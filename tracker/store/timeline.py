@@ -51,6 +51,36 @@ def fts_query(search: str) -> str | None:
     return " ".join(f'"{t[:-1]}"*' if t.endswith("*") else f'"{t}"' for t in tokens)
 
 
+def tsquery(search: str) -> str | None:
+    """User text as a safe PostgreSQL tsquery (for to_tsquery) that means what fts_query's
+    FTS5 query means: every word must appear; a trailing * is a prefix. A token is letters,
+    digits and underscores only, so quoting it leaves no operator to inject; the server
+    splits, unaccents and stems it as it did the indexed text (migration 0007)."""
+    tokens = _FTS_TOKEN.findall(search)
+    if not tokens:
+        return None
+    return " & ".join(f"'{t[:-1]}':*" if t.endswith("*") else f"'{t}'" for t in tokens)
+
+
+# How each backend finds the events whose summary or quotes match :m (events_fts.rowid is
+# events.pk on both).
+_MATCHES = {
+    "sqlite": "SELECT rowid FROM events_fts WHERE events_fts MATCH :m",
+    "postgresql": "SELECT rowid FROM events_fts WHERE document @@ to_tsquery('tracker_search', :m)",
+}
+
+
+def search_matches(dialect: str, search: str) -> tuple[str, str] | None:
+    """For a backend ("sqlite" or "postgresql", a dialect's name): a SELECT of the keys
+    (events.pk) of the events whose summary or quotes match `search` in `timeline --search`
+    syntax, taking the parameter :m, and the value of :m. None when search has no word."""
+    if dialect == "sqlite":
+        match = fts_query(search)
+    else:
+        match = tsquery(search)
+    return None if match is None else (_MATCHES["sqlite" if dialect == "sqlite" else "postgresql"], match)
+
+
 def _range_pks(q: TimelineQuery, topic: str | None) -> list[Select[int]]:
     """Event keys overlapping the range, one index range scan per span class.
 
@@ -94,17 +124,19 @@ def timeline(store: Store, q: TimelineQuery, *, now: datetime | None = None) -> 
             sub = union_all(*parts).subquery()
             stmt = stmt.where(Event.pk.in_(select(sub.c.pk)))
         if q.search:
-            match = fts_query(q.search)
-            if match is None:
+            sqlite = s.get_bind().dialect.name == "sqlite"
+            found = search_matches(s.get_bind().dialect.name, q.search)
+            if found is None:
                 return []
-            fts = "SELECT rowid FROM events_fts WHERE events_fts MATCH :m"
-            common = not (q.topics or q.since or q.until or q.feeds) and (
-                s.execute(text(f"SELECT count(*) FROM ({fts} LIMIT {COMMON_MATCHES})"), {"m": match}).scalar_one()
-                >= COMMON_MATCHES
-            )
+            fts, match = found
             # Rare words: look the matches up and sort them. Common words: sorting tens of
             # thousands of matches is slow; "+pk" stops SQLite using the rowid lookup, so it
             # walks ix_events_order in date order and stops after `limit` matches.
+            # PostgreSQL's planner weighs the two plans itself.
+            common = sqlite and not (q.topics or q.since or q.until or q.feeds) and (
+                s.execute(text(f"SELECT count(*) FROM ({fts} LIMIT {COMMON_MATCHES})"), {"m": match}).scalar_one()
+                >= COMMON_MATCHES
+            )
             column = "+events.pk" if common else "events.pk"
             stmt = stmt.where(text(f"{column} IN ({fts})")).params(m=match)
         if q.feeds:
