@@ -45,7 +45,7 @@ def misbehaving_extract(
         os._exit(1)
     mentions = extract_mentions(matcher, feed, title, text, published)
     if "BADMERGE" in title:
-        # The same mention twice: the store's unique (entry, fingerprint) refuses the merge.
+        # The same mention twice: the merge refuses the article (one row per entry and fingerprint).
         return mentions + mentions[:1]
     return mentions
 
@@ -90,7 +90,7 @@ def check_warnings(results: list[PollResult]) -> None:
     expected = {
         "outlet0": "1 article not extracted: ValueError: POISON",
         "outlet1": "1 article not extracted: its worker process died",
-        "outlet2": "events not merged for 1 article: StoreError: database write failed: IntegrityError",
+        "outlet2": "events not merged for 1 article: ValueError: two mentions of one article share the fingerprint",
         "outlet3": "1 article not extracted: MemoryError: HOGGING",
     }
     for feed, start in expected.items():

@@ -476,14 +476,39 @@ def test_pairs_sharing_no_term_link_only_in_the_cases_merge_visits(
     b = replace(b, mention=replace(b.mention, terms=b.mention.terms - a.mention.terms or frozenset({"zzz"}),
                                    granularity="range" if b_range else "day"))  # fmt: skip
     assert not a.mention.terms & b.mention.terms
-    background = merge_module._Background([a.mention, b.mention])
-    assert background.similarity(a.mention, b.mention) == 0.0
+    pa, pb = merge_module.Prepared(a), merge_module.Prepared(b)
+    typos = merge_module.Typos()
+    typos.add(pa.long | pb.long)
+    assert merge_module._similarity(pa, pb, typos.near) == 0.0
     special = (
         a.mention.fingerprint == b.mention.fingerprint
         or a.source == b.source
         or (a_range and b_range and merge_module._same_span(a.mention, b.mention))
     )
-    if merge_module._link(a, b, 0.0) is not None:
+    if merge_module._link(pa, pb, 0.0) is not None:
+        assert special
+
+
+@settings(max_examples=300, deadline=None)
+@given(hand_built(), hand_built(), st.floats(0.0, 1.0), st.booleans())
+def test_pairs_sharing_only_names_link_only_as_special_pairs(
+    a: KeyedMention, b: KeyedMention, score: float, names_in_a: bool
+) -> None:
+    # The store looks for a mention's links among the mentions sharing a word that is no
+    # name (tracker/store/merging.py, _Region._candidates), whatever the similarity.
+    merge_module = importlib.import_module("tracker.events.merge")
+    shared = a.mention.terms & b.mention.terms
+    if names_in_a:
+        a = replace(a, mention=replace(a.mention, names=a.mention.names | shared))
+    else:
+        b = replace(b, mention=replace(b.mention, names=b.mention.names | shared))
+    pa, pb = merge_module.Prepared(a), merge_module.Prepared(b)
+    special = (
+        a.mention.fingerprint == b.mention.fingerprint
+        or a.source == b.source
+        or merge_module._same_span(a.mention, b.mention)
+    )
+    if merge_module._compatible(a.mention, b.mention) and merge_module._link(pa, pb, score) is not None:
         assert special
 
 

@@ -1,14 +1,26 @@
-"""The merge step: stored entries' mentions merged into events, one transaction per batch, failures isolated."""
+"""The merge step: stored entries' mentions merged into events, one transaction per batch, failures isolated.
+
+A batch is planned in a read transaction (the entries read and extracted, their mentions'
+merge worked out: tracker/store/merging.py, plan_mentions) and written in a write
+transaction that holds the lock only for the writes and a cheap check that the plan
+still holds: merge_state.generation as the plan saw it (no mention or event written
+since) and the batch's entries as the plan saw them (no poll or page read changed one).
+When the check fails, the batch is planned again under the lock, in the same write
+transaction, as it always was (exact, only slower).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from tracker.clock import to_aware_utc
 from tracker.config import FeedConfig
@@ -18,7 +30,14 @@ from tracker.extraction import Article, Extracted
 from tracker.outcomes import MergeOutcome, PollResult, articles
 from tracker.parts import Parts
 from tracker.store import Entry, in_chunks, load_entries
-from tracker.store.merging import apply_mentions
+from tracker.store.merging import (
+    MERGE_SCHEME,
+    MergePlan,
+    apply_mentions,
+    merge_state,
+    plan_mentions,
+    upgrade_scheme,
+)
 from tracker.store.models import Feed, Mention, extraction_key
 
 log = logging.getLogger(__name__)
@@ -133,12 +152,16 @@ def merge_batch(
     return [outcome.settle(r) for r in results]
 
 
-def merge_pending(parts: Parts, pending: Sequence[PendingMerge]) -> MergeOutcome:
+def merge_pending(
+    parts: Parts, pending: Sequence[PendingMerge], *, after_planning: Callable[[], None] | None = None
+) -> MergeOutcome:
     """Merge the mentions of these stored entries, in one transaction if all goes well.
 
     When the transaction fails, its halves are tried in turn (and theirs), so the entries
     at fault stay pending with the error on their feed and every other one is merged.
     Not when the database refuses writes: then nothing is at fault and all stay pending.
+    `after_planning` is called after each batch is planned, its read transaction still
+    open (tests interleave other writers there).
     """
     outcome = MergeOutcome()
     if not pending:
@@ -148,7 +171,7 @@ def merge_pending(parts: Parts, pending: Sequence[PendingMerge]) -> MergeOutcome
     while todo:
         part = todo.pop()
         try:
-            outcome.update(_merge_once(parts, part))
+            outcome.update(_merge_once(parts, part, after_planning))
             continue
         except Exception as exc:
             error = exc
@@ -171,63 +194,145 @@ def merge_pending(parts: Parts, pending: Sequence[PendingMerge]) -> MergeOutcome
     return outcome
 
 
-def _merge_once(parts: Parts, pending: Sequence[PendingMerge]) -> MergeOutcome:
-    """Merge these entries in one transaction; what it did counts only if it commits."""
+# What a plan saw of an entry: what its mentions are extracted from (the feed's content,
+# the page text's) and the date they are read against; None: no such entry.
+_Seen = tuple[str, str | None, bool, datetime] | None
+
+
+@dataclass
+class _Batch:
+    """A batch of entries as one transaction saw them, with what merging them writes."""
+
+    generation: int
+    scheme: int
+    seen: dict[int, _Seen]
+    quiet: list[int] = field(default_factory=list)  # entries only to mark extracted
+    updates: list[tuple[Entry, list[EventMention]]] = field(default_factory=list)
+    feed_of: dict[int, str] = field(default_factory=dict)
+    not_extracted: list[tuple[str, str]] = field(default_factory=list)  # (feed, error)
+    plan: MergePlan | None = None
+
+
+def _merge_once(
+    parts: Parts, pending: Sequence[PendingMerge], after_planning: Callable[[], None] | None = None
+) -> MergeOutcome:
+    """Merge these entries: planned in a read transaction, written in a write transaction
+    (see the module's comment); what it did counts only if it commits."""
     now = parts.clock()
-    out = MergeOutcome()
+    with parts.store.read() as s:
+        planned = _read_batch(parts, s, pending, now, plan=True)
+        if after_planning is not None:
+            after_planning()  # the read transaction still open
     with parts.store.write() as s:
-        ids = [p.entry_id for p in pending]
-        # An entry's feed content hash and its extraction key (which also covers the page
-        # text): a poll's extraction of the feed text is still current while the former
-        # matches; entry_mentions then extracts the page text instead.
-        current: dict[int, tuple[str, str]] = {}
-        had_mentions: set[int] = set()
-        for chunk in in_chunks(ids):
-            current.update({
-                i: (h, extraction_key(h, ph if has_page else None))
-                for i, h, ph, has_page in s.execute(
-                    select(Entry.id, Entry.content_hash, Entry.page_hash, Entry.page_text.is_not(None))
-                    .where(Entry.id.in_(chunk))
-                )
-            })
-            had_mentions.update(s.scalars(select(Mention.entry_id).where(Mention.entry_id.in_(chunk)).distinct()))
-        # Edited again by another poll meanwhile: that poll extracts it.
-        live = [p for p in pending if p.content_hash in current.get(p.entry_id, ())]
-        # Most articles yield no mention and had none: they are only marked done,
-        # without loading them (a cold poll of many feeds would load every article).
-        quiet = {
-            p.entry_id for p in live
-            if p.extracted is not None and p.extracted.error is None and not p.extracted.mentions
-            and p.entry_id not in had_mentions
-        }
-        for chunk in in_chunks(sorted(quiet)):
-            s.execute(update(Entry).where(Entry.id.in_(chunk)).values(needs_extraction=False))
-        rest = [p for p in live if p.entry_id not in quiet]
-        rows = load_entries(s, (p.entry_id for p in rest))
-        updates = []
-        feed_of: dict[int, str] = {}
-        for p in rest:
-            row = rows[p.entry_id]
-            feed_of[row.id] = p.feed.name
-            failures: list[str] = []
-            updates.extend(
-                entry_mentions(parts, p.feed, [row], {row.key: p.extracted} if p.extracted else None, failures)
-            )
-            for error in failures:
-                out.not_extracted(p.feed.name, error)
-        stats = apply_mentions(s, updates, now) if updates else None
-        if stats is not None and stats.changed:
-            out.events = stats.changed
-            # An event counts for every feed with a new or updated article in it.
-            for chunk in in_chunks(list(feed_of)):
-                for entry_id, events in s.execute(
-                    select(Mention.entry_id, func.count(func.distinct(Mention.event_pk)))
-                    .where(Mention.entry_id.in_(chunk))
-                    .group_by(Mention.entry_id)
-                ):
-                    name = feed_of[entry_id]
-                    out.changed[name] = out.changed.get(name, 0) + events
-        out.merged = len(quiet) + len(updates)
+        generation, scheme = merge_state(s)
+        if scheme < MERGE_SCHEME:
+            _upgrade(s, now, scheme)
+        elif generation == planned.generation and _seen(s, list(planned.seen)) == planned.seen:
+            return _write_batch(s, planned, now)
+        # Another merge wrote meanwhile, or an entry changed: as it always was, under the
+        # lock (entries whose extraction input did not change are not extracted again).
+        known = {entry.id: (planned.seen[entry.id], mentions) for entry, mentions in planned.updates}
+        return _write_batch(s, _read_batch(parts, s, pending, now, plan=False, known=known), now)
+
+
+def _upgrade(s: Session, now: datetime, scheme: int) -> None:
+    """Merge every stored mention again when older merging rules made the stored events."""
+    started = time.perf_counter()
+    got = upgrade_scheme(s, now)
+    if got is not None:
+        count, stats = got
+        log.info(
+            "merged all %d stored mentions into events again by the current merging rules (scheme %d, was %d): "
+            "%d events created, %d updated, %d deleted in %.1f s",
+            count, MERGE_SCHEME, scheme, stats.created, stats.updated, stats.deleted, time.perf_counter() - started,
+        )
+
+
+def _seen(s: Session, ids: Sequence[int]) -> dict[int, _Seen]:
+    seen: dict[int, _Seen] = dict.fromkeys(ids)
+    for chunk in in_chunks(ids):
+        for i, h, ph, has_page, published in s.execute(
+            select(Entry.id, Entry.content_hash, Entry.page_hash, Entry.page_text.is_not(None), Entry.published)
+            .where(Entry.id.in_(chunk))
+        ):
+            seen[i] = (h, ph, bool(has_page), published)
+    return seen
+
+
+def _read_batch(
+    parts: Parts,
+    s: Session,
+    pending: Sequence[PendingMerge],
+    now: datetime,
+    *,
+    plan: bool,
+    known: Mapping[int, tuple[_Seen, list[EventMention]]] | None = None,
+) -> _Batch:
+    """The entries as this transaction sees them, their mentions and (`plan`) the plan of
+    their merge; only reads. `known`: mentions extracted before, by what they were
+    extracted from."""
+    generation, scheme = merge_state(s)  # in the same transaction (snapshot) as what follows
+    ids = [p.entry_id for p in pending]
+    batch = _Batch(generation, scheme, _seen(s, ids))
+    had_mentions: set[int] = set()
+    for chunk in in_chunks(ids):
+        had_mentions.update(s.scalars(select(Mention.entry_id).where(Mention.entry_id.in_(chunk)).distinct()))
+    # An entry's feed content hash and its extraction key (which also covers the page
+    # text): a poll's extraction of the feed text is still current while the former
+    # matches; entry_mentions then extracts the page text instead.
+    current = {
+        i: (seen[0], extraction_key(seen[0], seen[1] if seen[2] else None))
+        for i, seen in batch.seen.items() if seen is not None
+    }
+    # Edited again by another poll meanwhile: that poll extracts it.
+    live = [p for p in pending if p.content_hash in current.get(p.entry_id, ())]
+    # Most articles yield no mention and had none: they are only marked done,
+    # without loading them (a cold poll of many feeds would load every article).
+    quiet = {
+        p.entry_id for p in live
+        if p.extracted is not None and p.extracted.error is None and not p.extracted.mentions
+        and p.entry_id not in had_mentions
+    }
+    batch.quiet = sorted(quiet)
+    rest = [p for p in live if p.entry_id not in quiet]
+    rows = load_entries(s, (p.entry_id for p in rest))
+    for p in rest:
+        row = rows[p.entry_id]
+        batch.feed_of[row.id] = p.feed.name
+        ready = known.get(row.id) if known else None
+        if ready is not None and ready[0] == batch.seen[row.id]:
+            batch.updates.append((row, ready[1]))
+            continue
+        failures: list[str] = []
+        batch.updates.extend(
+            entry_mentions(parts, p.feed, [row], {row.key: p.extracted} if p.extracted else None, failures)
+        )
+        batch.not_extracted += [(p.feed.name, error) for error in failures]
+    if plan and scheme >= MERGE_SCHEME and batch.updates:
+        batch.plan = plan_mentions(s, [(entry.id, mentions) for entry, mentions in batch.updates], now)
+    return batch
+
+
+def _write_batch(s: Session, batch: _Batch, now: datetime) -> MergeOutcome:
+    """Write a batch's merge (planned in this transaction, or checked to hold in it)."""
+    out = MergeOutcome()
+    for name, error in batch.not_extracted:
+        out.not_extracted(name, error)
+    for chunk in in_chunks(batch.quiet):
+        s.execute(update(Entry).where(Entry.id.in_(chunk)).values(needs_extraction=False))
+    stats = apply_mentions(s, batch.updates, now, plan=batch.plan) if batch.updates else None
+    if stats is not None and stats.changed:
+        out.events = stats.changed
+        # An event counts for every feed with a new or updated article in it.
+        for chunk in in_chunks(list(batch.feed_of)):
+            for entry_id, events in s.execute(
+                select(Mention.entry_id, func.count(func.distinct(Mention.event_pk)))
+                .where(Mention.entry_id.in_(chunk))
+                .group_by(Mention.entry_id)
+            ):
+                name = batch.feed_of[entry_id]
+                out.changed[name] = out.changed.get(name, 0) + events
+    out.merged = len(batch.quiet) + len(batch.updates)
     return out
 
 # -- entries left pending ------------------------------------------------------------------

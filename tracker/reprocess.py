@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tracker.merge_step import WORKERS_FOR_BACKLOG, process_stored
 from tracker.parts import Parts
+from tracker.store.merging import MergeStats, remerge_all
 from tracker.store.models import Entry, Feed
 
 
@@ -47,3 +48,11 @@ def reprocess(
     use_workers = pending_only or len(todo) >= WORKERS_FOR_BACKLOG
     outcome = process_stored(tracker, todo, use_workers=use_workers, on_progress=on_progress)
     return ReprocessResult(entries=outcome.merged, events_changed=outcome.events, failed=outcome.failed)
+
+
+def remerge(tracker: Parts) -> tuple[int, MergeStats]:
+    """Merge every stored mention again from scratch, in one write transaction; nothing is
+    extracted again. The first merge after an upgrade that changes the merging rules does
+    this by itself; this forces it. Returns the number of mentions and what changed."""
+    with tracker.store.write() as s:
+        return remerge_all(s, tracker.clock())

@@ -1,9 +1,10 @@
 """Merge event mentions from many articles into events, deterministically, with stable ids."""
 
-# `merge` is meant for the candidate mentions of one neighbourhood (those that overlap a new
-# mention in time and topic), not for the whole database: it weighs only the pairs whose
-# dates nest and that share a term, but those can still grow quadratically with a story
-# (7,000 mentions of one story take a few seconds; bench/story_merge.py).
+# Whether two mentions are one happening depends on the two alone (their dates, topics,
+# words and articles): no weight is relative to the other mentions being merged. So the
+# events of a set of mentions are a function of that set, and the store can add an
+# article's mentions without merging their neighbourhood again (tracker/store/merging.py
+# re-merges only the events a change can reach, and proves that it reached no others).
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import NamedTuple
@@ -48,15 +49,16 @@ LINKAGE_FACTOR = 0.5
 MIN_TERMS = 4
 KEYWORD_WEIGHT = 0.5
 FOCUS_WEIGHT = 2.0
+# Words of proper names say who, not what happened; every mention of a story repeats them.
+NAME_WEIGHT = 0.5
 ID_LENGTH = 10
 # Intervals longer than this (seasons, quarters, years, spans) hold many happenings: two
 # mentions of one must share a word that says what happened, next to their dates.
 WIDE_DAYS = 31
-# A rare word a typo away from another ("wirter"/"writer", "dokworkers"/"dockworkers") is
-# read as that word, at this share of its weight: real words are a typo apart too
-# ("breach"/"beach"), so only stems this long, and never as the only evidence.
+# A long word a typo away from a word of the other mention ("wirter"/"writer",
+# "dokworkers"/"dockworkers") counts as that word at this share of its weight: real words
+# are a typo apart too ("breach"/"beach"), so only stems this long, and never as evidence.
 FUZZY_MIN_LENGTH = 6
-FUZZY_MAX_MENTIONS = 2
 FUZZY_WEIGHT = 0.5
 
 
@@ -97,73 +99,45 @@ class MergedEvent:
     first_seen: datetime
 
 
-class _Background:
-    """How common each term is among the mentions being merged.
+# The place of a mention in merge's canonical order: (start, end, key).
+Order = tuple[date, date, MentionKey]
+# When a link is tried in merge: best score first, ties by the canonical places of its ends.
+LinkOrder = tuple[float, Order, Order]
 
-    A pair is compared against the *other* mentions: a word most of them share ("OpenAI",
-    "Sora" in a Sora neighbourhood) says little about which happening a sentence describes;
-    with no other mentions every word counts the same, so two mentions alone compare plainly.
-    """
 
-    def __init__(self, mentions: Sequence[EventMention], fuzzy: Mapping[int, frozenset[str]] | None = None) -> None:
-        self.n = len(mentions)
-        self.df = Counter(t for m in mentions for t in m.terms)
-        self._totals: dict[int, float] = {}
-        self._weights: dict[str, tuple[float, float]] = {}
-        # id(mention) -> the terms it has only by a fuzzy match (see _prepare).
-        self.fuzzy: Mapping[int, frozenset[str]] = fuzzy or {}
+class Prepared:
+    """A mention as merging compares it: the words its date is attached to (date_heads;
+    a name right before the date is its head), the same looking past such names ("met
+    studios in Los Angeles in 2024": "studios"), both weighing like the words next to the
+    date; its total weight; its long terms (for typos); its canonical place."""
 
-    def _fuzzy_multiplier(self, m: EventMention, t: str) -> float:
-        weight = _multiplier(m, t)
-        fuzzy = self.fuzzy.get(id(m))
-        return weight * FUZZY_WEIGHT if fuzzy and t in fuzzy else weight
+    __slots__ = ("km", "mention", "key", "source", "order", "heads", "event", "weights", "total", "long",
+                 "start", "end", "span")
 
-    def weight(self, t: str, shared: bool) -> float:
-        others = self.n - 2
-        in_others = self.df[t] - (2 if shared else 1)
-        return 1.0 + math.log((others + 1) / (max(in_others, 0) + 1))
-
-    def weights(self, t: str) -> tuple[float, float]:
-        """(weight(t, False), weight(t, True)), computed once per term."""
-        pair = self._weights.get(t)
-        if pair is None:
-            pair = self._weights[t] = (self.weight(t, False), self.weight(t, True))
-        return pair
-
-    def total(self, m: EventMention) -> float:
-        """The mention's weight as if it shared nothing; shared terms are corrected per pair."""
-        key = id(m)
-        if key not in self._totals:
-            multiplier = self._fuzzy_multiplier if key in self.fuzzy else _multiplier
-            self._totals[key] = sum(self.weight(t, False) * multiplier(m, t) for t in sorted(m.terms))
-        return self._totals[key]
-
-    def similarity(self, a: EventMention, b: EventMention) -> float:
-        shared = a.terms & b.terms
-        if not shared:
-            # Nothing shared scores 0.0 whatever the totals (most pairs of a neighbourhood).
-            return 0.0
-        shared_sum = 0.0
-        total_a, total_b = self.total(a), self.total(b)
-        fuzzy = self.fuzzy
-        multiplier = self._fuzzy_multiplier if fuzzy and (id(a) in fuzzy or id(b) in fuzzy) else _multiplier
-        # Sorted, so float sums come out bit-identical whatever the process's hash seed.
-        for t in sorted(shared):
-            w1, w2 = self.weights(t)
-            ma, mb = multiplier(a, t), multiplier(b, t)
-            total_a += (w2 - w1) * ma
-            total_b += (w2 - w1) * mb
-            shared_sum += w2 * min(ma, mb)
-        if (total_a, len(a.terms)) <= (total_b, len(b.terms)):
-            total, size = total_a, len(a.terms)
-        else:
-            total, size = total_b, len(b.terms)
-        # A three-word sentence shares a word with anything; count it as MIN_TERMS words.
-        denominator = total * max(MIN_TERMS, size) / size
-        return shared_sum / denominator if denominator > 0 else 0.0
+    def __init__(self, km: KeyedMention) -> None:
+        m = km.mention
+        heads = date_heads(m.quote, m.expression, m.names) & m.terms
+        event = date_heads(m.quote, m.expression, m.names, pass_names=True) & m.terms
+        if not (heads | event) <= m.focus:
+            m = replace(m, focus=m.focus | heads | event)
+            km = replace(km, mention=m)
+        self.km = km
+        self.mention = m
+        self.key = km.key
+        self.source = km.source
+        self.order: Order = (m.start, m.end, km.key)
+        self.heads = heads
+        self.event = event
+        # Weights are 0.5, 1 or 2 (and half of those): their sums are exact in any order.
+        self.weights = {t: _multiplier(m, t) for t in m.terms}
+        self.total = sum(self.weights.values())
+        self.long = frozenset(t for t in m.terms if len(t) >= FUZZY_MIN_LENGTH)
+        self.start, self.end, self.span = m.start, m.end, m.granularity == RANGE
 
 
 def _multiplier(m: EventMention, t: str) -> float:
+    if t in m.names:
+        return NAME_WEIGHT
     if t in m.focus:
         return FOCUS_WEIGHT
     if t in m.keywords:
@@ -171,114 +145,106 @@ def _multiplier(m: EventMention, t: str) -> float:
     return 1.0
 
 
-def similarity(a: EventMention, b: EventMention, background: Sequence[EventMention] = ()) -> float:
+class Typos:
+    """Which long terms are a typo apart, among the terms added so far: a letter added or
+    dropped or two neighbours swapped (one letter changed is how most real words differ:
+    "concert"/"concern"), the same first letter (typos seldom touch it), both stems
+    FUZZY_MIN_LENGTH letters or more. A relation between two words, so whether two mentions
+    share a typo depends on them alone, as long as both were added."""
+
+    def __init__(self) -> None:
+        self.near: dict[str, set[str]] = {}
+        self._index: dict[str, list[str]] = {}
+        self._seen: set[str] = set()
+
+    def add(self, terms: Iterable[str]) -> None:
+        for t in terms:
+            if t in self._seen or len(t) < FUZZY_MIN_LENGTH:
+                continue
+            self._seen.add(t)
+            for k in deletion_keys(t):
+                bucket = self._index.setdefault(k, [])
+                for s in bucket:
+                    if s[0] == t[0] and s not in self.near.get(t, ()) and one_edit_apart(s, t, substitute=False):
+                        self.near.setdefault(t, set()).add(s)
+                        self.near.setdefault(s, set()).add(t)
+                bucket.append(t)
+
+
+def _typo_pairs(p: Prepared, q: Prepared, near: Mapping[str, set[str]]) -> list[tuple[str, str]]:
+    """(term of p, term of q) one typo apart, neither in the other mention; each term in
+    one pair at most, settled in the order of the pair's spelling (so symmetric)."""
+    a_terms, b_terms = p.mention.terms, q.mention.terms
+    found: list[tuple[str, str, str, str]] = []
+    for u in p.long:
+        vs = near.get(u)
+        if not vs or u in b_terms:
+            continue
+        for v in vs:
+            if v in b_terms and v not in a_terms:
+                found.append((u, v, u, v) if u < v else (v, u, u, v))
+    if not found:
+        return []
+    found.sort()
+    used_a: set[str] = set()
+    used_b: set[str] = set()
+    out = []
+    for _, _, u, v in found:
+        if u not in used_a and v not in used_b:
+            used_a.add(u)
+            used_b.add(v)
+            out.append((u, v))
+    return out
+
+
+def _similarity(p: Prepared, q: Prepared, near: Mapping[str, set[str]]) -> float:
     """Weighted overlap coefficient of content terms, damped for very short sentences.
 
-    A term weighs by its rarity among the `background` mentions (the other candidates),
-    doubled next to the date expression (it says what the date is the date of), halved
-    for topic keywords elsewhere in the sentence (every mention of the topic has them).
-    A rare word one edit away from another counts as that word at half weight.
-    Score: the sum over shared terms of the smaller weight, over the smaller total.
+    A term weighs 1, doubled next to the date expression (it says what the date is the date
+    of), halved for topic keywords and names elsewhere in the sentence (every mention of
+    the story has them). A long word one edit away from a word of the other mention counts
+    as that word at half weight. Score: the sum over shared terms of the smaller weight,
+    over the smaller total. Symmetric, and bit-identical either way round.
     """
-    prepared, _, fuzzy = _prepare([a, b, *background])
-    return _Background(prepared, fuzzy).similarity(prepared[0], prepared[1])
+    a, b = p.mention, q.mention
+    shared = a.terms & b.terms
+    typos = _typo_pairs(p, q, near) if near and p.long and q.long else []
+    if not shared and not typos:
+        # Nothing shared scores 0.0 whatever the totals (most pairs of a neighbourhood).
+        return 0.0
+    wa, wb = p.weights, q.weights
+    # Sums of 0.5, 1 and 2 (and their halves): exact, so the order does not matter.
+    shared_sum = 0.0
+    for t in shared:
+        x, y = wa[t], wb[t]
+        shared_sum += x if x < y else y
+    for u, v in typos:
+        shared_sum += FUZZY_WEIGHT * min(wa[u], wb[v])
+    if (p.total, len(a.terms)) <= (q.total, len(b.terms)):
+        total, size = p.total, len(a.terms)
+    else:
+        total, size = q.total, len(b.terms)
+    # A three-word sentence shares a word with anything; count it as MIN_TERMS words.
+    denominator = total * max(MIN_TERMS, size) / size
+    return shared_sum / denominator if denominator > 0 else 0.0
 
 
-class _Seen(NamedTuple):
-    """What merging reads of a mention beyond its fields: the words its date is attached
-    to (date_heads; a name right before the date is its head), the same looking past such
-    names ("met studios in Los Angeles in 2024": "studios"), and the terms it has only by a
-    fuzzy match (see _fuzzy_terms)."""
-
-    heads: frozenset[str]
-    event: frozenset[str]
-    fuzzy: frozenset[str] = frozenset()
-
-
-def _prepare(mentions: Sequence[EventMention]) -> tuple[list[EventMention], list[_Seen], dict[int, frozenset[str]]]:
-    """The mentions as merging compares them, what it sees of each, and the fuzzy terms of
-    each mention keyed by id of the returned mention (for _Background).
-
-    A rare term one edit away from a term more mentions of the neighbourhood use is read as
-    that term too ("dokworkers" as "dockworkers"; see _fuzzy_terms), and the words a date is
-    attached to (date_heads: "went on strike last year", "last year's writers' strike")
-    weigh like the words next to it.
-    """
-    canon = _fuzzy_terms(mentions)
-    out: list[EventMention] = []
-    seen: list[_Seen] = []
-    fuzzy: dict[int, frozenset[str]] = {}
-    for m in mentions:
-        got: frozenset[str] = frozenset()
-        if canon and not canon.keys().isdisjoint(m.terms):
-            got = frozenset(canon[t] for t in m.terms if t in canon) - m.terms
-            m = replace(
-                m,
-                terms=_canonical(m.terms, canon),
-                focus=_canonical(m.focus, canon),
-                keywords=_canonical(m.keywords, canon),
-                names=_canonical(m.names, canon),
-            )
-        heads = _canonical(date_heads(m.quote, m.expression, m.names), canon) & m.terms
-        event = _canonical(date_heads(m.quote, m.expression, m.names, pass_names=True), canon) & m.terms
-        if not (heads | event) <= m.focus:
-            m = replace(m, focus=m.focus | heads | event)
-        out.append(m)
-        seen.append(_Seen(heads, event, got))
-        if got:
-            fuzzy[id(m)] = got
-    return out, seen, fuzzy
+def similarity(a: EventMention, b: EventMention) -> float:
+    """The content similarity merging gives two mentions (see _similarity): a function of
+    the two alone."""
+    pa = Prepared(KeyedMention(a, "", datetime.min, datetime.min))
+    pb = Prepared(KeyedMention(b, "", datetime.min, datetime.min))
+    typos = Typos()
+    typos.add(pa.long | pb.long)
+    return _similarity(pa, pb, typos.near)
 
 
-def _canonical(terms: frozenset[str], canon: Mapping[str, str]) -> frozenset[str]:
-    if not canon or canon.keys().isdisjoint(terms):
-        return terms
-    return frozenset(canon.get(t, t) for t in terms)
-
-
-def _fuzzy_terms(mentions: Sequence[EventMention]) -> dict[str, str]:
-    """Rare terms read as a more common one a typo away: "wirter" as "writer" when more
-    mentions of the neighbourhood write "writer". A typo here is a letter added or dropped
-    or two neighbours swapped (one letter changed is how most real words differ:
-    "concert"/"concern"); both stems have FUZZY_MIN_LENGTH letters or more and the same
-    first letter (typos seldom touch it); the rare one is in at most FUZZY_MAX_MENTIONS
-    mentions and the other in more; the most common wins, ties by spelling. Such a match
-    counts at FUZZY_WEIGHT and never as the only evidence (_share_what): a function of the set."""
-    df = Counter(t for m in mentions for t in m.terms)
-    index: dict[str, list[str]] = {}
-    for t in df:
-        if len(t) >= FUZZY_MIN_LENGTH:
-            for k in deletion_keys(t):
-                index.setdefault(k, []).append(t)
-    best: dict[str, str] = {}
-    for group in index.values():
-        if len(group) < 2:
-            continue
-        for u in group:
-            if df[u] > FUZZY_MAX_MENTIONS:
-                continue
-            for v in group:
-                if df[v] > df[u] and v[0] == u[0] and one_edit_apart(u, v, substitute=False):
-                    current = best.get(u)
-                    if current is None or (-df[v], v) < (-df[current], current):
-                        best[u] = v
-    return best
-
-
-def _seen(m: EventMention) -> _Seen:
-    """_Seen of a mention compared on its own (no neighbourhood to read typos by)."""
-    return _Seen(
-        date_heads(m.quote, m.expression, m.names) & m.terms,
-        date_heads(m.quote, m.expression, m.names, pass_names=True) & m.terms,
-    )
-
-
-def _share_what(a: EventMention, b: EventMention, keywords: bool = True, fuzzy: frozenset[str] = frozenset()) -> bool:
+def _share_what(a: EventMention, b: EventMention, keywords: bool = True) -> bool:
     """Whether two mentions share a word beyond names ("OpenAI ... Sora" says who, not what
     happened) and, with `keywords`, beyond topic keywords (every mention of the topic has
-    them). Words read only by a fuzzy match (`fuzzy`) are no evidence."""
+    them). A typo is never evidence: only words both spell alike count."""
     names = a.names | b.names  # a name in either article is a name in both
-    shared = (a.terms & b.terms) - names - fuzzy
+    shared = (a.terms & b.terms) - names
     return bool(shared - a.keywords - b.keywords if keywords else shared)
 
 
@@ -288,9 +254,14 @@ def _compatible(a: EventMention, b: EventMention) -> bool:
     A date inside a span may be its start, its end or another happening in the meantime,
     and a vaguer date around it ("last year") may be a wider story: neither is the span.
     """
-    if (a.granularity == RANGE) != (b.granularity == RANGE):
+    return spans_nest(a.start, a.end, a.granularity == RANGE, b.start, b.end, b.granularity == RANGE)
+
+
+def spans_nest(a_start: date, a_end: date, a_range: bool, b_start: date, b_end: date, b_range: bool) -> bool:
+    """_compatible on the bare intervals (and whether each is a span)."""
+    if a_range != b_range:
         return False
-    return (a.start <= b.start and b.end <= a.end) or (b.start <= a.start and a.end <= b.end)
+    return (a_start <= b_start and b_end <= a_end) or (b_start <= a_start and a_end <= b_end)
 
 
 def _threshold(a: EventMention, b: EventMention) -> float:
@@ -302,21 +273,22 @@ def _threshold(a: EventMention, b: EventMention) -> float:
     return THRESHOLD_WIDER
 
 
-def same_event(a: KeyedMention, b: KeyedMention, background: Sequence[EventMention] = ()) -> float | None:
+def same_event(a: KeyedMention, b: KeyedMention) -> float | None:
     """The similarity score when `a` and `b` are one happening, else None (symmetric)."""
     if not _compatible(a.mention, b.mention):
         return None
-    prepared, seen, fuzzy = _prepare([a.mention, b.mention, *background])
-    pa, pb = replace(a, mention=prepared[0]), replace(b, mention=prepared[1])
-    score = _Background(prepared, fuzzy).similarity(prepared[0], prepared[1])
-    return _link(pa, pb, score, (seen[0], seen[1]))
+    pa, pb = Prepared(a), Prepared(b)
+    if pb.order < pa.order:
+        pa, pb = pb, pa
+    typos = Typos()
+    typos.add(pa.long | pb.long)
+    return _link(pa, pb, _similarity(pa, pb, typos.near))
 
 
-def _link(
-    a: KeyedMention, b: KeyedMention, score: float, seen: tuple[_Seen, _Seen] | None = None
-) -> float | None:
-    """same_event for compatible intervals, given their similarity (and what _prepare saw)."""
-    ma, mb = a.mention, b.mention
+def _link(p: Prepared, q: Prepared, score: float) -> float | None:
+    """same_event for compatible intervals, given their similarity."""
+    a, b = p.km, q.km
+    ma, mb = p.mention, q.mention
     if ma.topics != mb.topics and not (ma.topics & mb.topics):
         return None
     if ma.fingerprint == mb.fingerprint and a.source != b.source:
@@ -340,21 +312,19 @@ def _link(
     equal = ma.start == mb.start and ma.end == mb.end
     if not equal and score < _threshold(ma, mb):
         return None
-    sa, sb = seen if seen is not None else (_seen(ma), _seen(mb))
-    if equal and _dated_topic_word(ma, mb, sa.heads, sb.heads):
+    if equal and _dated_topic_word(ma, mb, p.heads, q.heads):
         return score
     if score < _threshold(ma, mb):
         return None
-    fuzzy = sa.fuzzy | sb.fuzzy if sa.fuzzy or sb.fuzzy else sa.fuzzy
     if not _wide(ma, mb):
         # Within a month, a topic word beside the same names and date is evidence ("the
         # Writers Guild of America walked out in May" / "the Writers Guild of America
         # strike, which began on May 2").
-        return score if _share_what(ma, mb, keywords=False, fuzzy=fuzzy) else None
+        return score if _share_what(ma, mb, keywords=False) else None
     # "2023" holds many happenings: a topic keyword and a common word are no evidence.
-    if not _share_what(ma, mb, fuzzy=fuzzy):
+    if not _share_what(ma, mb):
         return None
-    return score if _share_event_word(ma, mb, sa.event - fuzzy, sb.event - fuzzy) else None
+    return score if _share_event_word(ma, mb, p.event, q.event) else None
 
 
 def _wide(a: EventMention, b: EventMention) -> bool:
@@ -434,60 +404,121 @@ class _PairTable:
         return math.nan, False
 
 
+# (similarity, linked) of two mentions given by their places (either order); NaN when the
+# pair was never compared (then it shares no term: similarity 0.0, and no link).
+Lookup = Callable[[int, int], tuple[float, bool]]
+# One cluster joining another: the link's place in the run (or when it was tried), the
+# cluster kept (the one holding the earlier mention) and the one absorbed.
+Join = tuple[int, int, int]
+
+
 def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     """Events from mentions; the result depends only on the set of mentions, not their order.
 
     Rule: mentions are linked when `same_event` holds (topics overlap or both empty,
     intervals equal or nested, and either the same topic word attached to equal dates or a
     shared word beyond names and topic keywords with a content similarity -- overlap of
-    content terms weighted by their rarity among the other mentions given -- over a
-    threshold that depends on how precise the dates are; wider than a month, the words the
-    dates are attached to must agree; same-article pairs need equal intervals and a high score).
+    content terms, see _similarity -- over a threshold that depends on how precise the
+    dates are; wider than a month, the words the dates are attached to must agree;
+    same-article pairs need equal intervals and a high score). Whether two mentions link,
+    and how similar they are, depends on the two alone.
     Links are applied best first (score, then the keys, so ties are canonical), and two
     clusters join only if every cross pair has nested intervals, no two sentences of one
     article are forced together, and the average cross similarity is at least half the
     threshold: a vague mention ("in 2024") cannot chain February and late March together.
     Events come out sorted by (start, end, id).
     """
-    unique = _dedupe(mentions)
-    n = len(unique)
-    prepared, seen, fuzzy = _prepare([km.mention for km in unique])
-    unique = [km if km.mention is p else replace(km, mention=p) for km, p in zip(unique, prepared)]
-    background = _Background(prepared, fuzzy)
-    # Similarities of the nested pairs that can matter: those sharing a term. Any other
-    # nested pair scores exactly 0.0 (nothing shared), and _link can join it only as a
-    # syndicated copy, a continuing sentence of one article or the same span; those
+    preps = [Prepared(km) for km in _dedupe(mentions)]
+    typos = Typos()
+    for p in preps:
+        typos.add(p.long)
+    sims, link_i, link_j, link_score = _compare_all(preps, typos.near)
+    lookup = sims.lookup
+    members, _ = _agglomerate(preps, link_i, link_j, link_score, lookup)
+    events = [_event(preps, group, lookup) for group in members.values()]
+    return sorted(events, key=lambda e: (e.start, e.end, e.id))
+
+
+Links = tuple["_PairTable", "array[int]", "array[int]", "array[float]"]
+
+
+def _compare_all(
+    preps: Sequence[Prepared], near: Mapping[str, set[str]], book: PairBook | None = None, remember: bool = False
+) -> Links:
+    """Compare the pairs that can matter (_pairs_to_compare): their similarities, and the
+    links (i < j, in (i, j) order) with their scores. With a `book`, pairs it compared
+    already are read from it, and the others added to it if `remember` (a region's pairs
+    are many: then they are not)."""
+    # Similarities of the nested pairs that can matter: those sharing a term (or a typo).
+    # Any other nested pair scores exactly 0.0 (nothing shared), and _link can join it only
+    # as a syndicated copy, a continuing sentence of one article or the same span; those
     # pairs are visited too. Unvisited nested pairs read as 0.0 (_pair_or_zero).
-    sims = _PairTable(n)
+    sims = _PairTable(len(preps))
     # The links, in (i, j) order: parallel arrays, 16 bytes a link (a dict took over 100).
     link_i, link_j, link_score = array("i"), array("i"), array("d")
-    starts = [km.mention.start for km in unique]
+    row_i = -1
+    row_js, row_values, row_links = array("i"), array("d"), array("d")
+    known = book.known if book is not None else None
+    for i, j in _pairs_to_compare(preps, near):
+        if i != row_i:
+            row_i = i
+            row_js, row_values, row_links = sims.js[i], sims.values[i], sims.links[i]
+        p, q = preps[i], preps[j]
+        got = known(p, q) if known is not None else None
+        if got is None:
+            sim = _similarity(p, q, near)
+            s = _link(p, q, sim)
+            if remember and book is not None:
+                book.remember(p, q, (sim, s))
+        else:
+            sim, s = got
+        row_js.append(j)
+        row_values.append(sim)
+        row_links.append(math.nan if s is None else s)
+        if s is not None:
+            link_i.append(i)
+            link_j.append(j)
+            link_score.append(s)
+    return sims, link_i, link_j, link_score
+
+
+def _pairs_to_compare(preps: Sequence[Prepared], near: Mapping[str, set[str]]) -> Iterable[tuple[int, int]]:
+    """The pairs (i < j, in that order) of mentions in canonical order that merge compares:
+    nested intervals, and a shared term, a typo or a special pair (_special_pairs). Every
+    other pair scores 0.0 and cannot link."""
+    starts = [p.mention.start for p in preps]
     postings: dict[str, list[int]] = {}
-    for index, km in enumerate(unique):
-        for t in km.mention.terms:
+    for index, p in enumerate(preps):
+        for t in p.mention.terms:
             postings.setdefault(t, []).append(index)  # ascending: indices come in order
-    extra = _special_pairs(unique)
-    for i in range(n):
-        row_js, row_values, row_links = sims.js[i], sims.values[i], sims.links[i]
-        mention_i = unique[i].mention
+    extra = _special_pairs(preps)
+    for i, p in enumerate(preps):
+        mention = p.mention
         # Sorted by start: a mention that starts after this one ends cannot nest with it.
-        stop = bisect_right(starts, mention_i.end, lo=i + 1)
+        stop = bisect_right(starts, mention.end, lo=i + 1)
         candidates: set[int] = set(extra.get(i, ()))
-        for t in mention_i.terms:
+        for t in mention.terms:
             posting = postings[t]
             candidates.update(posting[bisect_right(posting, i) : bisect_left(posting, stop)])
+        if near:
+            for u in p.long:
+                for v in near.get(u, ()):
+                    posting = postings.get(v, [])
+                    candidates.update(posting[bisect_right(posting, i) : bisect_left(posting, stop)])
+        start, end, span = p.start, p.end, p.span
         for j in sorted(candidates):
-            if not _compatible(mention_i, unique[j].mention):
-                continue
-            sim = background.similarity(mention_i, unique[j].mention)
-            row_js.append(j)
-            row_values.append(sim)
-            s = _link(unique[i], unique[j], sim, (seen[i], seen[j]))
-            row_links.append(math.nan if s is None else s)
-            if s is not None:
-                link_i.append(i)
-                link_j.append(j)
-                link_score.append(s)
+            q = preps[j]
+            # _compatible, inline: most candidates fail it.
+            if q.span == span and ((start <= q.start and q.end <= end) or (q.start <= start and end <= q.end)):
+                yield i, j
+
+
+def _agglomerate(
+    preps: Sequence[Prepared], link_i: Sequence[int], link_j: Sequence[int], link_score: Sequence[float], lookup: Lookup
+) -> tuple[dict[int, list[int]], list[Join]]:
+    """The clusters (by the place of their first mention, members in the order they joined)
+    and the joins that made them, in the order they happened."""
+    n = len(preps)
     # Best links first; ties by canonical position (i, j), which sorting made
     # order-independent: the links were made in that order and the sort is stable.
     order = sorted(range(len(link_score)), key=link_score.__getitem__, reverse=True)
@@ -498,6 +529,7 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     # order, so the same float sums): it is computed once.
     version = [0] * n
     checked: dict[tuple[int, int, int, int], tuple[bool, bool]] = {}
+    joins: list[Join] = []
     for k in order:
         i, j = link_i[k], link_j[k]
         ci, cj = cluster_of[i], cluster_of[j]
@@ -506,10 +538,10 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
         key = (ci, version[ci], cj, version[cj])
         verdict = checked.get(key)
         if verdict is None:
-            verdict = checked[key] = _join_check(unique, members[ci], members[cj], sims, seen)
+            verdict = checked[key] = _join_check(preps, members[ci], members[cj], lookup)
         possible, similar_enough = verdict
         # A link within one article is the article's own word that both are one happening.
-        same_article = unique[i].source == unique[j].source
+        same_article = preps[i].source == preps[j].source
         if not possible or not (same_article or similar_enough):
             continue
         keep, gone = min(ci, cj), max(ci, cj)
@@ -517,18 +549,18 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
         version[keep] += 1
         for member in members[keep]:
             cluster_of[member] = keep
-    events = [_event([unique[k] for k in group], sims, group) for group in members.values()]
-    return sorted(events, key=lambda e: (e.start, e.end, e.id))
+        joins.append((k, keep, gone))
+    return members, joins
 
 
-def _special_pairs(unique: Sequence[KeyedMention]) -> dict[int, list[int]]:
+def _special_pairs(unique: Sequence[Prepared]) -> dict[int, list[int]]:
     """For each i, the later mentions it may link with while sharing no term: the same
     sentence in another article, another sentence of its own article, the same span."""
     groups: dict[object, list[int]] = {}
-    for index, km in enumerate(unique):
-        m = km.mention
+    for index, p in enumerate(unique):
+        m = p.mention
         groups.setdefault(("fingerprint", m.fingerprint), []).append(index)
-        groups.setdefault(("source", km.source), []).append(index)
+        groups.setdefault(("source", p.source), []).append(index)
         if m.granularity == RANGE:
             groups.setdefault(("span", m.start.year, m.start.month, m.end.year, m.end.month), []).append(index)
     out: dict[int, list[int]] = {}
@@ -571,37 +603,184 @@ def _rank(km: KeyedMention) -> tuple[object, ...]:
     )
 
 
-def _join_check(
-    unique: Sequence[KeyedMention],
-    left: list[int],
-    right: list[int],
-    sims: _PairTable,
-    seen: Sequence[_Seen],
-) -> tuple[bool, bool]:
+def _join_check(preps: Sequence[Prepared], left: Sequence[int], right: Sequence[int], lookup: Lookup) -> tuple[bool, bool]:
     """Whether two clusters may join at all (every cross pair nested, no two sentences of
     one article forced together), and whether they are similar enough on average."""
     total = 0.0
     needed = 0.0
-    lookup = sims.lookup
     for i in left:
+        pi = preps[i]
+        mi = pi.mention
         for j in right:
-            if not _compatible(unique[i].mention, unique[j].mention):
+            pj = preps[j]
+            mj = pj.mention
+            if not _compatible(mi, mj):
                 return False, False
             sim, linked = lookup(i, j) if i < j else lookup(j, i)
             if sim != sim:
                 sim = 0.0  # nested, sharing no term: not visited, similarity 0.0
-            same_source = unique[i].source == unique[j].source
+            same_source = pi.source == pj.source
             if same_source and not linked:
                 return False, False
-            threshold = _threshold(unique[i].mention, unique[j].mention)
+            threshold = _threshold(mi, mj)
             # Evidence beyond shared words ("strikes last year" / "went on strike last year")
             # counts as a pair at the threshold, or such events could never grow.
-            strong = linked and _strong(
-                unique[i].mention, unique[j].mention, same_source, seen[i].heads, seen[j].heads
-            )
+            strong = linked and _strong(mi, mj, same_source, pi.heads, pj.heads)
             total += max(sim, threshold) if strong else sim
             needed += threshold * LINKAGE_FACTOR
     return True, total >= needed
+
+
+# -- for the store: merging a region of the timeline on its own -----------------------------
+
+
+class PairBook:
+    """Pairs of prepared mentions, compared on demand and each once, exactly as merge()
+    compares them (the same functions of the two mentions). Add every mention before
+    comparing it, so that typos between any two added mentions are seen."""
+
+    def __init__(self) -> None:
+        self.typos = Typos()
+        self._pairs: dict[tuple[Prepared, Prepared], tuple[float, float | None] | None] = {}
+
+    def add(self, preps: Iterable[Prepared]) -> None:
+        for p in preps:
+            self.typos.add(p.long)
+
+    def pair(self, p: Prepared, q: Prepared) -> tuple[float, float | None] | None:
+        """(similarity, link score or None) of two mentions; None when their intervals do not nest."""
+        if q.order < p.order:
+            p, q = q, p
+        key = (p, q)
+        if key in self._pairs:
+            return self._pairs[key]
+        got: tuple[float, float | None] | None = None
+        if p.span == q.span and (
+            (p.start <= q.start and q.end <= p.end) or (q.start <= p.start and p.end <= q.end)
+        ):  # _compatible
+            sim = _similarity(p, q, self.typos.near)
+            got = (sim, _link(p, q, sim))
+        self._pairs[key] = got
+        return got
+
+    def known(self, p: Prepared, q: Prepared) -> tuple[float, float | None] | None:
+        """(similarity, link score or None) of a pair compared already (p before q), else None."""
+        return self._pairs.get((p, q))
+
+    def remember(self, p: Prepared, q: Prepared, got: tuple[float, float | None]) -> None:
+        """What a pair (p before q, intervals nested) compares to, worked out elsewhere."""
+        self._pairs[(p, q)] = got
+
+    def lookup(self, p: Prepared, q: Prepared) -> tuple[float, bool]:
+        got = self.pair(p, q)
+        if got is None:
+            return math.nan, False
+        return got[0], got[1] is not None
+
+    def may_join(self, cluster: Sequence[Prepared], q: Prepared) -> bool:
+        """False when no cluster holding q can join `cluster`: an interval of it does not
+        nest with q's, or one of its sentences is from q's article and not linked to q."""
+        for p in cluster:
+            got = self.pair(p, q)
+            if got is None or (p.source == q.source and got[1] is None):
+                return False
+        return True
+
+    def would_join(self, p: Prepared, left: Sequence[Prepared], q: Prepared, right: Sequence[Prepared]) -> bool:
+        """Whether the link between p and q (p before q in canonical order), tried while p's
+        cluster is `left` and q's is `right`, joins the two as merge() would."""
+        both = [*left, *right]
+
+        def lookup(i: int, j: int) -> tuple[float, bool]:
+            return self.lookup(both[i], both[j])
+
+        possible, similar_enough = _join_check(both, range(len(left)), range(len(left), len(both)), lookup)
+        return possible and (p.source == q.source or similar_enough)
+
+
+class Clusters:
+    """merge() of a set of prepared mentions, and how its clusters formed: the store merges
+    a region of the timeline this way and checks the region's links to the rest."""
+
+    def __init__(self, preps: Iterable[Prepared], book: PairBook, *, remember: bool = False) -> None:
+        """`remember`: keep the pairs compared in the book (for a small set that will be
+        merged again as part of a larger one)."""
+        self.preps = sorted(preps, key=lambda p: p.order)
+        self.book = book
+        book.add(self.preps)
+        self.place = {p: i for i, p in enumerate(self.preps)}
+        self._sims, link_i, link_j, link_score = _compare_all(self.preps, book.typos.near, book, remember)
+        self._lookup = self._sims.lookup
+        self.members, joins = _agglomerate(self.preps, link_i, link_j, link_score, self._lookup)
+        # Each join with when it happened (the LinkOrder of its link) and the members of the
+        # cluster it made, in their order.
+        self._history: dict[int, list[tuple[LinkOrder, int, int, tuple[Prepared, ...]]]] = {}
+        final = {i: root for root, group in self.members.items() for i in group}
+        sizes: dict[int, list[int]] = {}
+        for k, keep, gone in joins:
+            when = (-link_score[k], self.preps[link_i[k]].order, self.preps[link_j[k]].order)
+            grown = sizes.pop(keep, [keep]) + sizes.pop(gone, [gone])
+            sizes[keep] = grown
+            self._history.setdefault(final[keep], []).append(
+                (when, keep, gone, tuple(self.preps[i] for i in grown))
+            )
+        self._final = final
+        self._timelines: dict[Prepared, list[tuple[LinkOrder, tuple[Prepared, ...]]]] = {}
+
+    def events(self) -> list[MergedEvent]:
+        """As merge() gives them (before sorting)."""
+        return [_event(self.preps, group, self._lookup) for group in self.members.values()]
+
+    def groups(self) -> list[list[Prepared]]:
+        return [[self.preps[i] for i in group] for group in self.members.values()]
+
+    def final(self, p: Prepared) -> set[Prepared]:
+        """The members of p's final cluster."""
+        return {self.preps[i] for i in self.members[self._final[self.place[p]]]}
+
+    def cluster_before(self, p: Prepared, when: LinkOrder) -> list[Prepared]:
+        """The members of p's cluster just before the link `when` is tried (p must be here)."""
+        members: tuple[Prepared, ...] = (p,)
+        for at, grown in self.timeline(p):
+            if at >= when:
+                break
+            members = grown
+        return list(members)
+
+    def timeline(self, p: Prepared) -> list[tuple[LinkOrder, tuple[Prepared, ...]]]:
+        """p's cluster after each join that grew it, in order (p alone before the first)."""
+        got = self._timelines.get(p)
+        if got is None:
+            index = self.place[p]
+            root = index
+            got = []
+            for at, keep, gone, grown in self._history.get(self._final[index], ()):
+                if root in (keep, gone):
+                    root = keep
+                    got.append((at, grown))
+            self._timelines[p] = got
+        return got
+
+    def first_difference(self, p: Prepared, other: Clusters) -> LinkOrder | None:
+        """The first join after which p's cluster here and in `other` differ (the same
+        prepared mentions in the same order, or not); None when they never do."""
+        mine, theirs = self.timeline(p), other.timeline(p)
+        states: dict[LinkOrder, list[tuple[Prepared, ...] | None]] = {}
+        for side, changes in enumerate((mine, theirs)):
+            for at, grown in changes:
+                states.setdefault(at, [None, None])[side] = grown
+        here: tuple[Prepared, ...] = (p,)
+        there = here
+        for at in sorted(states):
+            grown_here, grown_there = states[at]
+            here = grown_here or here
+            there = grown_there or there
+            if here != there:
+                return at
+        return None
+
+
+# -- events ---------------------------------------------------------------------------------
 
 
 def event_id(anchor: MentionKey) -> str:
@@ -624,24 +803,25 @@ def _mod_rank(mod: str | None) -> int:
     return 1 if mod is None else 2
 
 
-def _pair_or_zero(sims: _PairTable, a: int, b: int) -> float:
-    sim, _ = sims.lookup(a, b) if a < b else sims.lookup(b, a)
-    return 0.0 if sim != sim else sim
-
-
-def _centrality(group: Sequence[KeyedMention], sims: _PairTable, index: Sequence[int]) -> dict[MentionKey, float]:
+def _centrality(index: Sequence[int], lookup: Lookup) -> list[float]:
     """How typical each mention is of its event: its mean similarity to the others."""
-    if len(group) < 2:
-        return {km.key: 0.0 for km in group}
-    out = {}
-    for a, km in zip(index, group):
+    if len(index) < 2:
+        return [0.0] * len(index)
+    out = []
+    for a in index:
         # sum() as before: it must add the same floats the same way.
-        total = sum(_pair_or_zero(sims, a, b) for b in index if b != a)
-        out[km.key] = total / (len(group) - 1)
+        total = sum(_pair_or_zero(lookup, a, b) for b in index if b != a)
+        out.append(total / (len(index) - 1))
     return out
 
 
-def _event(group: Sequence[KeyedMention], sims: _PairTable, index: Sequence[int]) -> MergedEvent:
+def _pair_or_zero(lookup: Lookup, a: int, b: int) -> float:
+    sim, _ = lookup(a, b) if a < b else lookup(b, a)
+    return 0.0 if sim != sim else sim
+
+
+def _event(preps: Sequence[Prepared], index: Sequence[int], lookup: Lookup) -> MergedEvent:
+    group = [preps[i].km for i in index]
     # Intervals in a cluster are pairwise nested, so the shortest lies inside all the others.
     shortest = min((km.mention.end - km.mention.start).days for km in group)
     precise = [km for km in group if (km.mention.end - km.mention.start).days == shortest]
@@ -653,7 +833,7 @@ def _event(group: Sequence[KeyedMention], sims: _PairTable, index: Sequence[int]
     if granularity == "time":
         # The timeline places events on days; the hour stays in the quotes.
         value, granularity = value.split("T")[0], "day"
-    central = _centrality(group, sims, index)
+    central = dict(zip((km.key for km in group), _centrality(index, lookup)))
     summary = min(group, key=lambda km: _summary_rank(km, start, end, central[km.key])).mention.summary
     return MergedEvent(
         id=event_id(_anchor(group).key),
@@ -682,13 +862,16 @@ def _summary_rank(km: KeyedMention, start: date, end: date, centrality: float) -
     )
 
 
-def assign_ids(events: Sequence[MergedEvent], previous: Mapping[MentionKey, str]) -> list[MergedEvent]:
+def assign_ids(
+    events: Sequence[MergedEvent], previous: Mapping[MentionKey, str], taken: Collection[str] = ()
+) -> list[MergedEvent]:
     """Carry ids over from a previous merge: each event keeps the old id most of its mentions had.
 
     `previous` maps mention keys (or (source, fingerprint) tuples) to the event id they
     belonged to. Claims are settled largest first, ties by id then the event's smallest
     mention key; an old event split in two keeps its id for the larger part. Events with
-    no claim keep their derived id, re-hashed if an old event already used it.
+    no claim keep their derived id, re-hashed if an old event or one of `taken` (ids that
+    other events hold) already used it.
     """
     claims: list[tuple[int, str, tuple[MentionKey, ...], int]] = []
     for index, event in enumerate(events):
@@ -697,13 +880,13 @@ def assign_ids(events: Sequence[MergedEvent], previous: Mapping[MentionKey, str]
             claims.append((-count, old_id, event.mention_keys, index))
     claims.sort()
     chosen: dict[int, str] = {}
-    taken: set[str] = set()
+    claimed: set[str] = set()
     for _, old_id, _, index in claims:
-        if index in chosen or old_id in taken:
+        if index in chosen or old_id in claimed:
             continue
         chosen[index] = old_id
-        taken.add(old_id)
-    reserved = taken | set(previous.values())
+        claimed.add(old_id)
+    reserved = claimed | set(previous.values()) | set(taken)
     out: list[MergedEvent] = []
     for index, event in enumerate(events):
         if index in chosen:

@@ -329,6 +329,17 @@ class DatabaseInfo(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
 
 
+class MergeState(Base):
+    """One row: a counter every merge that writes bumps (a merge planned outside the write
+    lock checks it before writing), and the merging rules the stored events were made by."""
+
+    __tablename__ = "merge_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    scheme: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # --- alerts: an outbox of notifications through apprise, and what each channel was told ---
 
 
