@@ -397,3 +397,74 @@ def test_any_content_is_a_config_or_a_config_error(tmp_path: Path) -> None:
             outcomes["error"] += 1
     assert outcomes["error"] > 30, outcomes
     assert time.perf_counter() - start < 10
+
+
+# --- names the database keeps in bounded columns -------------------------------------------
+
+from tracker.config import MAX_ALERT_TARGET_NAME, MAX_FEED_NAME, MAX_SENDER_DOMAIN, MAX_TOPIC_NAME  # noqa: E402
+from tracker.store.models import AlertChannel, EventTopic, Feed  # noqa: E402
+
+
+def names_config(feed: str = "news", topic: str = "ai", target: str = "phone", domain: str = "example.com") -> str:
+    return (
+        f"topics:\n  {topic}: [Sora]\n"
+        f"feeds:\n  - name: {feed}\n    url: https://news.example.com/rss\n    topics: [{topic}]\n"
+        f"digest:\n  to: [news@example.com]\n  from: tracker@{domain}\n  smtp: {{host: smtp.example.com}}\n"
+        f"alerts:\n  - name: {target}\n    urls: [json://localhost/]\n"
+    )
+
+
+def test_limits_are_the_columns_lengths() -> None:
+    assert MAX_FEED_NAME == Feed.__table__.c.name.type.length
+    assert MAX_TOPIC_NAME == EventTopic.__table__.c.topic.type.length
+    assert MAX_ALERT_TARGET_NAME == AlertChannel.__table__.c.target.type.length
+
+
+@pytest.mark.parametrize(
+    ("key", "where", "limit", "what"),
+    [
+        ("feed", "feeds[0].name", MAX_FEED_NAME, "a feed name"),
+        ("topic", "topics.", MAX_TOPIC_NAME, "a topic name"),
+        ("target", "alerts[0].name", MAX_ALERT_TARGET_NAME, "a target name"),
+    ],
+)
+def test_a_name_longer_than_its_column_is_one_line(tmp_path: Path, key: str, where: str, limit: int, what: str) -> None:
+    accepted(write(tmp_path, names_config(**{key: "n" * limit})))
+    line = refused(write(tmp_path, names_config(**{key: "n" * (limit + 1)})))
+    assert line.startswith(f"tracker: error: feeds.yaml: {where}"), line
+    assert f"{what} is {limit + 1} characters long; at most {limit}" in line, line
+
+
+def test_a_derived_feed_name_too_long_asks_for_a_name(tmp_path: Path) -> None:
+    host = ".".join(["a" * 60] * 4) + ".com"  # 245 characters, a valid host name
+    config = write(tmp_path, f"feeds:\n  - url: https://{host}/rss\n")
+    line = refused(config)
+    assert line.startswith("tracker: error: feeds.yaml: feeds[0].name: "), line
+    assert "derived from the URL (give it a shorter name)" in line and f"at most {MAX_FEED_NAME}" in line, line
+
+
+def test_a_sender_domain_too_long_for_a_message_id(tmp_path: Path) -> None:
+    accepted(write(tmp_path, names_config(domain="d" * (MAX_SENDER_DOMAIN - 4) + ".com")))
+    line = refused(write(tmp_path, names_config(domain="d" * MAX_SENDER_DOMAIN + ".com")))
+    assert line.startswith("tracker: error: feeds.yaml: digest.from: "), line
+    assert f"at most {MAX_SENDER_DOMAIN}" in line, line
+
+
+def test_names_at_the_limit_are_stored_on_both_backends(tmp_path: Path, database_url: str) -> None:
+    """The longest names the config lets through are written by a real poll (PostgreSQL
+    refuses a value longer than its column; SQLite would not notice)."""
+    feed, topic = "f" * MAX_FEED_NAME, "t" * MAX_TOPIC_NAME
+    sample = ROOT / "samples" / "techwire.xml"
+    config = write(
+        tmp_path,
+        f"database: {database_url}\ntopics:\n  {topic}: [Sora, OpenAI]\n"
+        f"defaults:\n  full_text: never\nfeeds:\n  - name: {feed}\n    url: {sample}\n",
+    )
+    result = CliRunner().invoke(cli, ["--config", str(config), "poll"], env={"TRACKER_DATABASE_URL": None})
+    assert result.exit_code == 0, result.output
+    assert f"{feed}: ok" in result.stdout
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "timeline", "--topic", topic, "--format", "json"], env={"TRACKER_DATABASE_URL": None}
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() not in ("", "[]")

@@ -71,6 +71,14 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 # The longest a SQLAlchemy "dialect+driver" name is ("postgresql+psycopg2cffi": 23), with room.
 _MAX_DRIVER_NAME = 40
+# Names the database keeps in columns of bounded length (tracker/store/models.py: feeds.name,
+# event_topics.topic, alert_channels.target): PostgreSQL refuses a longer value when it is
+# written, so the config refuses it when it is read. A Message-ID (digests.message_id, 250)
+# is about 45 characters and the domain of digest.from.
+MAX_FEED_NAME = 200
+MAX_TOPIC_NAME = 100
+MAX_ALERT_TARGET_NAME = 200
+MAX_SENDER_DOMAIN = 200
 
 
 @dataclass(frozen=True)
@@ -571,6 +579,11 @@ class _Validator:
             raise self.fail(where, f"expected a non-empty string, got {_kind(value)}")
         return value.strip()
 
+    def bounded(self, value: str, where: str, limit: int, what: str) -> None:
+        """Refuse a value longer than the database column that keeps it."""
+        if len(value) > limit:
+            raise self.fail(where, f"{_q(value)}: {what} is {len(value)} characters long; at most {limit}")
+
     def strings(self, value: Any, where: str) -> tuple[str, ...]:
         if isinstance(value, str):
             value = [value]
@@ -729,6 +742,7 @@ class _Validator:
         where = _join("topics", name)
         if not _NAME.match(name):
             raise self.fail(where, "topic names use letters, digits, '.', '_' and '-'")
+        self.bounded(name, where, MAX_TOPIC_NAME, "a topic name")
         if isinstance(body, list):
             body = {"keywords": body}
         body = self.mapping(body, where, {"title", "keywords"})
@@ -759,6 +773,10 @@ class _Validator:
         name = self.string(body["name"], f"{where}.name") if "name" in body else _derive_name(url)
         if not _NAME.match(name):
             raise self.fail(f"{where}.name", f"{_q(name)}: use letters, digits, '.', '_' and '-'")
+        self.bounded(
+            name, f"{where}.name", MAX_FEED_NAME,
+            "a feed name" if "name" in body else "the feed name derived from the URL (give it a shorter name)",
+        )
         feed_topics = None
         if body.get("topics") is not None:
             feed_topics = self.strings(body["topics"], f"{where}.topics")
@@ -810,6 +828,8 @@ class _Validator:
         sender = self.string(body["from"], "digest.from")
         if not _EMAIL.match(sender.split("<")[-1].rstrip(">").strip()):
             raise self.fail("digest.from", f"{_q(sender)} is not an email address")
+        domain = sender.split("<")[-1].rstrip(">").strip().rpartition("@")[2]
+        self.bounded(domain, "digest.from", MAX_SENDER_DOMAIN, "the domain of the address")
         digest_topics = None
         if body.get("topics") is not None:
             digest_topics = self.strings(body["topics"], "digest.topics")
@@ -881,6 +901,7 @@ class _Validator:
         name = self.string(body["name"], f"{where}.name")
         if not _NAME.match(name):
             raise self.fail(f"{where}.name", f"{_q(name)}: use letters, digits, '.', '_' and '-'")
+        self.bounded(name, f"{where}.name", MAX_ALERT_TARGET_NAME, "a target name")
         urls = self.strings(body["urls"], f"{where}.urls")
         for i, url in enumerate(urls):
             self.alert_url(url, f"{where}.urls[{i}]")

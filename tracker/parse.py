@@ -227,10 +227,10 @@ def parse_feed(
     feed: Any = result.get("feed") or {}
     title, _ = _title(feed)
     return ParsedFeed(
-        title=title or None,
-        link=_clean(feed.get("link")),
-        entries=entries,
-        warning="; ".join(warnings) or None,
+        title=_no_nul(title) or None,
+        link=_no_nul(_clean(feed.get("link"))),
+        entries=[_entry_without_nul(entry) for entry in entries],
+        warning=_no_nul("; ".join(warnings)) or None,
         ttl=_ttl(feed.get("ttl")),
         raw_entry_count=len(raw_entries),
         version=version,
@@ -812,6 +812,28 @@ def _feedparser_sanitized(value: str, base: str, kind: str) -> str:
 
     value = resolve_relative_uris(value, base, "utf-8", kind)
     return str(_sanitize_html(value, "utf-8", kind)).translate(_cp1252)
+
+
+# PostgreSQL's text cannot hold NUL, and feeds in the wild have it (a raw byte feedparser's
+# loose parser keeps, or "&#0;"): every text stored is given U+FFFD in its place, keys and
+# guids included, so the same entry keeps the same key on every poll and every backend.
+# Content hashes are made before, of the texts as read: they only need to be stable.
+_NUL = "\x00"
+_NO_NUL = "\ufffd"
+
+
+def _no_nul(value: str | None) -> str | None:
+    return value.replace(_NUL, _NO_NUL) if value is not None and _NUL in value else value
+
+
+def _entry_without_nul(entry: ParsedEntry) -> ParsedEntry:
+    """The entry with every NUL in its texts replaced by U+FFFD (the same object when it has none)."""
+    changed: dict[str, Any] = {
+        name: _no_nul(value)
+        for name in ("key", "guid", "link", "title", "title_html", "text", "html", "author", "published_raw")
+        if isinstance(value := getattr(entry, name), str) and _NUL in value
+    }
+    return replace(entry, **changed) if changed else entry
 
 
 def _clean(value: object) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from tracker.cli import cli, state
@@ -74,23 +76,40 @@ def poll(ctx: click.Context, names: tuple[str, ...]) -> None:
 @cli.command()
 @click.option("--feed", "names", multiple=True, metavar="NAME", help="Only this feed's entries (repeatable).", shell_complete=feed_names)
 @click.option("--pending", is_flag=True, help="Only entries whose extraction failed earlier.")
+@click.option("--remerge", is_flag=True, help="Only merge every stored mention again from scratch (no extraction).")
 @click.pass_context
-def reprocess(ctx: click.Context, names: tuple[str, ...], pending: bool) -> None:
+def reprocess(ctx: click.Context, names: tuple[str, ...], pending: bool, remerge: bool) -> None:
     """Extract events again from stored articles, without fetching anything.
 
     Run it after changing topics in feeds.yaml: new topics then apply to articles
     already stored, and mentions of removed ones go. Event ids stay stable.
+
+    --remerge extracts nothing: it merges all stored mentions into events again from
+    scratch, in one write transaction. The first merge after an upgrade that changes the
+    merging rules does this by itself.
 
     \b
     Examples:
       tracker reprocess
       tracker reprocess --feed techwire
       tracker reprocess --pending
+      tracker reprocess --remerge
     """
     from tracker.cli._progress import Progress
+    from tracker.errors import UsageError
+    from tracker.reprocess import remerge as run_remerge
     from tracker.reprocess import reprocess as run
 
+    if remerge and (names or pending):
+        raise UsageError("--remerge merges every stored mention; it takes no --feed or --pending")
     tracker = open_tracker(ctx)
+    if remerge:
+        mentions, stats = run_remerge(tracker)
+        click.echo(
+            f"re-merged {mentions} mentions: {stats.created} events created, {stats.updated} updated, "
+            f"{stats.deleted} deleted"
+        )
+        return
     progress: Progress | None = None
 
     def show(done: int, total: int) -> None:
@@ -157,3 +176,74 @@ def db_current(ctx: click.Context) -> None:
         click.echo(f"current: {current or 'empty'}; head: {head} ({note})")
     finally:
         store.close()
+
+
+@db.command("copy")
+@click.argument("source_url", metavar="SOURCE_URL")
+@click.argument("target_url", metavar="TARGET_URL")
+@click.pass_context
+def db_copy(ctx: click.Context, source_url: str, target_url: str) -> None:
+    """Copy a whole tracker database into a new, empty one (SQLite or PostgreSQL, either way).
+
+    Migrates the target to the newest schema, then copies every table in chunks,
+    keeping ids (event ids, the Atom feed id), and the search index. The source must be
+    at the newest schema revision (run `tracker db upgrade` on it first) and is only
+    read; a target that already holds data is refused (exit 2). Stop the daemon that
+    writes to the source first: what it writes after the copy starts is not copied.
+    Prints the rows copied per table. Needs no feeds.yaml; point `database:` (or
+    $TRACKER_DATABASE_URL) at the target afterwards.
+
+    \b
+    Examples:
+      tracker db copy sqlite:///tracker.db postgresql://tracker@db.example.com/tracker
+      tracker db copy postgresql://tracker@localhost/tracker sqlite:///backup.db
+      tracker db copy sqlite:///tracker.db sqlite:///copy.db
+    """
+    from tracker.errors import UsageError
+    from tracker.scheduler import lock_path
+    from tracker.store.copy import copy_database
+    from tracker.store.db import display_url
+
+    holder = _daemon_holding(lock_path(source_url))
+    if holder is not None:
+        raise UsageError(
+            f"a tracker daemon{holder} is running on {display_url(source_url)}; stop it first, "
+            "so that nothing it writes is left behind"
+        )
+    quiet = state(ctx).verbosity < 0
+
+    def show(table: str, rows: int) -> None:
+        if not quiet:
+            click.echo(f"{table}: {rows} {'row' if rows == 1 else 'rows'}")
+
+    result = copy_database(source_url, target_url, on_table=show)
+    click.echo(
+        f"copied {result.rows} rows in {len(result.tables)} tables from {result.source} to {result.target} "
+        f"(schema revision {result.revision})"
+    )
+
+
+def _daemon_holding(path: Path | None) -> str | None:
+    """" (pid N)" (or "") when a daemon holds the lock file beside a SQLite database; None when none does."""
+    import errno
+    import fcntl
+    import os
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return None
+            pid = os.read(fd, 32).decode("ascii", "replace").strip()
+            return f" (pid {pid})" if pid.isdigit() else ""
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

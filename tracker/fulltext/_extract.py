@@ -73,6 +73,10 @@ class ExtractedPage:
     published: datetime | None
 
 
+# PostgreSQL's text cannot hold NUL: a page's NULs (lxml drops raw ones, not always every
+# other form) are stored as U+FFFD, as tracker.parse does with the feed's.
+_NO_NUL = "\ufffd"
+
 _NOTHING = ExtractedPage(text="", title=None, published=None)
 _Markup = TypeVar("_Markup", str, bytes)
 
@@ -119,7 +123,7 @@ def _extract(html: str | bytes, url: str) -> ExtractedPage:
         metadata = trafilatura.extract_metadata(_as_text(html), default_url=url, date_config=dict(_DATE_PARAMS))
         return ExtractedPage(text="", title=_clean_title(metadata.title), published=_parse_date(metadata.date))
     return ExtractedPage(
-        text=_paragraphs(str(document.text or "")),
+        text=_paragraphs(str(document.text or "").replace("\x00", _NO_NUL)),
         title=_clean_title(document.title),
         published=_parse_date(document.date),
     )
@@ -151,7 +155,7 @@ def _paragraphs(text: str) -> str:
 def _clean_title(title: object) -> str | None:
     if not isinstance(title, str):
         return None
-    return " ".join(title.split()) or None
+    return " ".join(title.replace("\x00", _NO_NUL).split()) or None
 
 
 def _parse_date(value: object) -> datetime | None:
