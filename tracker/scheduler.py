@@ -42,7 +42,20 @@ from tracker.errors import ConfigError, StoreError, TrackerError
 from tracker.policy import MAX_DELAY, MAX_START_SPREAD, START_SPACING, next_poll, resume_due
 from tracker.poll import DEADLINE_FACTOR
 from tracker.store import Feed
-from tracker.store.db import FileIdentity, display_url, guard_database_file, sqlite_file
+from tracker.store.db import FileIdentity, backend, display_url, guard_database_file, sqlite_file
+from tracker.store.leases import (
+    GONE,
+    HELD,
+    LEASE_MARGIN,
+    LEASE_RENEW_EVERY,
+    Claim,
+    claim_feed,
+    lease_length,
+    owner_id,
+    release_feed,
+    renew_feeds,
+    retry_at,
+)
 
 if TYPE_CHECKING:
     from tracker.app import Tracker
@@ -89,6 +102,9 @@ ROUND_JOB = "first-round"
 WATCH_EVERY_S = 1.0
 # A reload error is logged as one line, cut to this many characters.
 MAX_RELOAD_ERROR = 200
+# Several daemons on one database (tracker.store.leases): the leases of polls in flight
+# are renewed on this timer, in a thread of its own (a full poll pool must not delay it).
+LEASE_JOB = "leases"
 
 
 class DaemonError(TrackerError):
@@ -275,10 +291,12 @@ class Daemon:
         rng: random.Random | None = None,
         before_exit: Callable[[], None] | None = None,
         lock: DaemonLock | None = None,
+        owner: str | None = None,
     ) -> None:
         """`before_exit` runs when run() ends the process at once because polls are still in
         flight (no unwinding after that: release what must be released). `lock`: the
-        acquired lock, whose file is watched like the database's (see _files_lost)."""
+        acquired lock, whose file is watched like the database's (see _files_lost).
+        `owner`: who this daemon is in feed leases (default: host:pid:random)."""
         from tracker.poll import poll_feed
 
         self.tracker = tracker
@@ -300,6 +318,13 @@ class Daemon:
         self._digest_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._before_exit = before_exit
+        # Feed leases: each poll is claimed first, so that several daemons sharing a
+        # PostgreSQL database poll each due feed once (tracker.store.leases). On SQLite the
+        # lock file keeps a second daemon out; the claims cost little and change nothing.
+        self.owner = owner or owner_id()
+        self._shared = backend(tracker.store.engine) != "sqlite"
+        self._leased: dict[str, FeedConfig] = {}
+        self._leased_lock = threading.Lock()
         # Alerts: each channel sends in a thread of its own (tracker.alerts.Dispatcher).
         from tracker.alerts import Dispatcher
 
@@ -318,6 +343,7 @@ class Daemon:
             executors={
                 "default": ThreadPoolExecutor(MAX_WORKERS, pool_kwargs={"thread_name_prefix": "poll"}),
                 PAGES_JOB: ThreadPoolExecutor(1, pool_kwargs={"thread_name_prefix": "pages"}),
+                LEASE_JOB: ThreadPoolExecutor(1, pool_kwargs={"thread_name_prefix": "leases"}),
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
         )
@@ -405,6 +431,10 @@ class Daemon:
         self.scheduler.add_job(
             self._read_pages, "interval", seconds=PAGES_EVERY_S, id=PAGES_JOB, max_instances=1, executor=PAGES_JOB,
             next_run_time=datetime.now(timezone.utc) + timedelta(seconds=1),
+        )
+        self.scheduler.add_job(
+            self._renew_leases, "interval", seconds=LEASE_RENEW_EVERY.total_seconds(), id=LEASE_JOB,
+            max_instances=1, executor=LEASE_JOB,
         )
 
     def _begin_round(self) -> None:
@@ -734,7 +764,7 @@ class Daemon:
         if cfg is None:
             return  # removed by a reload after this run was queued
         with self._in_flight() as go:
-            if not go or self._files_lost() or self._postponed(name):
+            if not go or self._files_lost() or not self._claim(cfg):
                 return
             try:
                 result = self._poll(self.tracker, cfg)
@@ -744,6 +774,10 @@ class Daemon:
                 from tracker.poll import PollResult
 
                 result = PollResult(name, "error", error=f"internal error: {exc.__class__.__name__}: {exc}")
+            finally:
+                with self._leased_lock:
+                    self._leased.pop(name, None)
+            self._release(cfg, result)
             due = self._log_and_plan(cfg, result)
             if self._files_lost():
                 return  # stopping: no digest from a lost database, no next run
@@ -760,21 +794,79 @@ class Daemon:
         else:
             self._move_job(name, due)
 
-    def _postponed(self, name: str) -> bool:
-        """True if the database says the feed is not due yet (polled meanwhile, e.g. by
-        `tracker poll`, or retired): the job moves to that time instead of polling."""
+    def _lease(self, cfg: FeedConfig) -> timedelta:
+        """How long a claim of this feed holds: its longest fetch plus LEASE_MARGIN."""
+        return lease_length(cfg.timeout * DEADLINE_FACTOR, LEASE_MARGIN)
+
+    def _claim(self, cfg: FeedConfig) -> bool:
+        """Claim the feed for this poll (tracker.store.leases); True: poll it now.
+
+        Otherwise the job moves: to the feed's due time when it was polled meanwhile
+        (by another daemon, or `tracker poll`), or to when the daemon holding it should be
+        done; a feed gone (410) loses its job.
+        """
+        name = cfg.name
         try:
-            state = self.tracker.store.feed_state(name)
-        except TrackerError:
-            return False  # let the poll meet (and record) the database problem
-        if state.gone:
-            self._remove_job(JOB_PREFIX + name)
+            claim = claim_feed(
+                self.tracker.store, name, me=self.owner, clock=self.tracker.clock, lease=self._lease(cfg),
+                slack=DUE_SLACK,
+            )
+        except TrackerError as exc:
+            if not self._shared:
+                return True  # alone on the database: let the poll meet (and record) the problem
+            # Another daemon may be polling it: never poll unclaimed; back off in memory.
+            count = self._unrecorded[name] = self._unrecorded.get(name, 0) + 1
+            due = next_poll(now=self.tracker.clock(), interval=cfg.interval, consecutive_errors=count,
+                            rng=self._rng).next_due
+            log.error("%s: could not claim the feed for a poll: %s; next try %s", name, exc, isoformat_z(due))
+            self._move_job(name, due)
+            return False
+        if claim.won:
+            with self._leased_lock:
+                self._leased[name] = cfg
             return True
-        if state.next_due is not None and state.next_due > self.tracker.clock() + DUE_SLACK:
-            log.debug("%s: not due until %s (polled meanwhile); waiting", name, isoformat_z(state.next_due))
-            self._move_job(name, state.next_due)
-            return True
+        self._not_claimed(cfg, claim)
         return False
+
+    def _not_claimed(self, cfg: FeedConfig, claim: Claim) -> None:
+        if claim.status == GONE:
+            self._remove_job(JOB_PREFIX + cfg.name)
+            return
+        when = retry_at(claim, self.tracker.clock(), cfg.interval)
+        if claim.owner is not None and claim.owner != self.owner and claim.status == HELD:
+            log.debug("%s: being polled by %s; looking again at %s", cfg.name, claim.owner, isoformat_z(when))
+        else:
+            log.debug("%s: not due until %s (polled meanwhile); waiting", cfg.name, isoformat_z(when))
+        self._move_job(cfg.name, when)
+
+    def _release(self, cfg: FeedConfig, result: PollResult) -> None:
+        """After the poll: its next due time is written, the lease goes. A poll that could not
+        record anything keeps the lease until it expires (no other daemon polls the feed
+        at once meanwhile)."""
+        if result.next_due is None and result.status != "gone":
+            return
+        try:
+            release_feed(self.tracker.store, cfg.name, me=self.owner)
+        except TrackerError as exc:
+            log.warning("%s: could not release its lease (it expires by itself): %s", cfg.name, exc)
+
+    def _renew_leases(self) -> None:
+        """Extend the leases of the polls in flight, so a slow poll keeps its feed."""
+        with self._leased_lock:
+            feeds = dict(self._leased)
+        if not feeds or self._files_lost():
+            return
+        now = self.tracker.clock()
+        try:
+            lost = renew_feeds(self.tracker.store, lambda n: now + self._lease(feeds[n]), list(feeds), me=self.owner)
+        except TrackerError as exc:
+            log.warning("could not renew the leases of %d poll(s) in flight: %s", len(feeds), exc)
+            return
+        with self._leased_lock:
+            lost = [n for n in lost if n in self._leased]
+        if lost:
+            log.warning("lost the lease of %s while polling (it expired): another daemon may poll it too",
+                        _names(sorted(lost)))
 
     def _log_and_plan(self, cfg: FeedConfig, result: PollResult) -> datetime | None:
         """Log the poll's one line and decide the next run (None: never again, 410 Gone)."""
@@ -980,8 +1072,11 @@ def run_daemon(
     lock = DaemonLock(path) if path else None
     if lock is not None:
         lock.acquire()
-    else:
+    elif backend(config.database_url) == "sqlite":
         log.warning("no lock for %s: make sure only one daemon uses this database", display_url(config.database_url))
+    else:
+        log.info("%s: other daemons may share this database; each due feed is claimed by one of them",
+                 display_url(config.database_url))
     try:
         tracker = make_tracker(config)
         try:

@@ -383,14 +383,15 @@ class ChannelOutbox:
                 parts.append(f"now {outlets} outlet{'s' if outlets != 1 else ''}")
         return "; ".join(parts)
 
-    def _pending(self, s: Session) -> list[AlertMessage]:
-        return list(
-            s.scalars(
-                select(AlertMessage)
-                .where(AlertMessage.channel == self.channel.key, AlertMessage.status == PENDING)
-                .order_by(AlertMessage.id)
-            )
+    def _pending(self, s: Session, *, lock: bool = False) -> list[AlertMessage]:
+        """The channel's messages not yet delivered; `lock` (a claim): their rows locked FOR
+        UPDATE on PostgreSQL until the claim commits (SQLite: the claim holds the write lock)."""
+        stmt = (
+            select(AlertMessage)
+            .where(AlertMessage.channel == self.channel.key, AlertMessage.status == PENDING)
+            .order_by(AlertMessage.id)
         )
+        return list(s.scalars(stmt.with_for_update() if lock else stmt))
 
     def _compose(self, devs: Sequence[Development]) -> list[list[Development]]:
         """The messages these developments go in, in sending order."""
@@ -529,9 +530,13 @@ class ChannelOutbox:
                     # Ranked before the write transaction: scoring a big topic must not
                     # hold the database's write lock.
                     key_ids = {t: self._key_ids((t,), now) for t in self._ranked_topics(candidates)}
+        # Several daemons on one database: write transactions run one at a time (and the
+        # pending rows are locked), so one claims a message and the others find it being
+        # sent (holder, sending_since: a lease) and leave it; a dead holder's claim is
+        # taken over when its lease ends (or at once when it was on this host).
         with self.store.write() as s:
             row = self._channel_row(s, now)
-            pending = self._pending(s)
+            pending = self._pending(s, lock=True)
             message = pending[0] if pending else None
             if message is not None and message.sending_since is not None:
                 alive = holder_alive(message.holder)

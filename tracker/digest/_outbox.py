@@ -228,10 +228,11 @@ class Outbox:
     def _render(self, developments: Sequence[Development]) -> Rendered:
         return render(developments, topic_titles=self.titles, topics=self.digest.topics)
 
-    def _pending(self, s: Session) -> Digest | None:
-        return s.scalars(
-            select(Digest).where(Digest.audience == self.audience, Digest.status == PENDING).order_by(Digest.id)
-        ).first()
+    def _pending(self, s: Session, *, lock: bool = False) -> Digest | None:
+        """The audience's pending digest; `lock` (a claim): its row locked FOR UPDATE on
+        PostgreSQL until the claim commits (SQLite: the claim holds the write lock)."""
+        stmt = select(Digest).where(Digest.audience == self.audience, Digest.status == PENDING).order_by(Digest.id)
+        return s.scalars(stmt.with_for_update() if lock else stmt).first()
 
     def _interrupted(self, d: Digest, now: datetime) -> bool:
         """An attempt began and never recorded its outcome, and is too old to be running."""
@@ -317,10 +318,17 @@ class Outbox:
         return SendResult(tuple(sent)) if sent else None
 
     def _claim(self, now: datetime, *, automatic: bool) -> _Claim | None:
-        """Record the digest and its developments, and mark an attempt as begun, in one transaction."""
+        """Record the digest and its developments, and mark an attempt as begun, in one transaction.
+
+        This is the claim that makes several daemons on one database send each digest once:
+        write transactions run one at a time (SQLite's write lock, PostgreSQL's advisory
+        lock in Store.write), so a second daemon's claim sees the first's attempt
+        (sending_since, a lease) or its marks and sends nothing; a claim whose daemon
+        died is taken over once the lease (self.lease) has passed, re-sent unchanged.
+        """
         naive = to_naive_utc(now)
         with self.store.write() as s:
-            digest = self._pending(s)
+            digest = self._pending(s, lock=True)
             if digest is not None and digest.sending_since is not None:
                 if not self._interrupted(digest, now):
                     if automatic:

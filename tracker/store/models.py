@@ -59,6 +59,10 @@ class Feed(Base):
     redirect_target: Mapped[str | None] = mapped_column(Text)
     redirect_count: Mapped[int] = mapped_column(Integer, default=0)
     gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Several daemons on one database (tracker.store.leases): who is polling the feed now
+    # (host:pid:random) and until when the claim holds unless renewed; null when nobody is.
+    lease_owner: Mapped[str | None] = mapped_column(String(300))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
 
     entries: Mapped[list[Entry]] = relationship(
         back_populates="feed", cascade="all, delete-orphan", passive_deletes=True
