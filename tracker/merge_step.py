@@ -241,7 +241,8 @@ def _upgrade(s: Session, now: datetime, scheme: int) -> None:
     got = upgrade_scheme(s, now)
     if got is not None:
         count, stats = got
-        log.info(
+        # A new database has nothing to merge again: no line for it.
+        (log.info if count or stats.changed else log.debug)(
             "merged all %d stored mentions into events again by the current merging rules (scheme %d, was %d): "
             "%d events created, %d updated, %d deleted in %.1f s",
             count, MERGE_SCHEME, scheme, stats.created, stats.updated, stats.deleted, time.perf_counter() - started,

@@ -41,6 +41,9 @@ class TemporalLike(Protocol):
 
 Extractor = Callable[[str, "date | datetime | None"], Sequence[TemporalLike]]
 
+# With topics configured, a happening that ended more than this long before the article is
+# the story's background (a charity's founding, an earlier trial), not the story the topic follows.
+BACKGROUND_DAYS = 3 * 365 + 1
 # A decade or a century is no date for a happening on a timeline.
 _TOO_VAGUE = frozenset({"decade", "century"})
 # "said on Monday", "told Reuters on Friday", "declined to comment on Monday": the date of the
@@ -89,6 +92,8 @@ _REPORT_NOUN_AFTER = re.compile(
 )
 # What a report does with its findings: "Friday's report showed that ..." dates the report.
 _FINDING_VERBS = frozenset("showed shows found finds suggested suggests indicated indicates".split())
+# Bounds, not periods: "more than a week ago", "less than a year ago".
+_NO_PERIOD_MODS = frozenset({"MORE_THAN", "LESS_THAN", "EQUAL_OR_MORE", "EQUAL_OR_LESS"})
 # Bare words that taggers sometimes read as months ("studios may ...", "they march ...").
 _AMBIGUOUS_WORDS = frozenset({"may", "march", "sun", "wed", "sat"})
 
@@ -151,6 +156,9 @@ def is_calendar_mention(tm: TemporalLike) -> bool:
         return False
     if tm.value.endswith("_REF") or tm.granularity in _TOO_VAGUE:
         return False
+    if tm.mod in _NO_PERIOD_MODS:
+        # "more than a week ago" names no week: only a bound
+        return False
     if "X" in tm.value.split("T")[0][:4]:
         # An unknown year ("XXXX-03-25") cannot be placed on the timeline.
         return False
@@ -199,12 +207,23 @@ def find_mentions(
     placed = [(tm, _sentence_at(starts, sentences, tm.start)) for tm in temporals]
     placed = [(tm, index) for tm, index in placed if index is not None and not sentences[index].boilerplate]
     facts = _clauses(text, [(tm.start, tm.end) for tm, _ in placed])
+    horizon = published.date() - timedelta(days=BACKGROUND_DAYS)
     for (tm, index), clause in zip(placed, facts):
         assert index is not None
         if dropped_because(text, sentences[index], tm, clause) is None:
             by_sentence.setdefault(index, []).append(tm)
-    for index, tms in by_sentence.items():
-        by_sentence[index] = _join_ranges(text, sentences[index].start, tms)
+    for index in list(by_sentence):
+        if _states_nothing(sentences[index], found):
+            del by_sentence[index]
+    for index, tms in list(by_sentence.items()):
+        joined = _join_ranges(text, sentences[index].start, _without_cells(text, tms))
+        if matcher:
+            # a topic follows a story: what ended years before the article is its background
+            joined = [tm for tm in joined if tm.interval is not None and tm.interval[1] >= horizon]
+        if joined:
+            by_sentence[index] = joined
+        else:
+            del by_sentence[index]
 
     names = proper_names(s.text for s in sentences if not s.boilerplate)
     mentions: list[EventMention] = []
@@ -223,6 +242,37 @@ def find_mentions(
                 seen.add(mention.fingerprint)
                 mentions.append(mention)
     return mentions
+
+
+def _without_cells(text: str, tms: list[TemporalLike]) -> list[TemporalLike]:
+    """Two full dates side by side with nothing between ("June 1, 2016 June 15, 2016 - Last day
+    for ...") are cells of a table's row: the text goes with the date next to it, not the first."""
+    ordered = sorted(tms, key=lambda tm: tm.start)
+    return [
+        tm for tm, nxt in zip(ordered, [*ordered[1:], None])
+        if nxt is None or not (
+            tm.granularity == "day" and nxt.granularity == "day" and _HAS_YEAR.search(tm.text)
+            and _HAS_YEAR.search(nxt.text) and not text[tm.end : nxt.start].strip()
+        )
+    ]
+
+
+def _states_nothing(sentence: Sentence, found: Sequence[TemporalLike]) -> bool:
+    """A sentence with no content word besides its dates ("November.", "That was 18 November.")
+    states no happening: it is a fragment or a bare anaphor."""
+    plain = sentence.text
+    for tm in found:
+        s, e = max(tm.start, sentence.start) - sentence.start, min(tm.end, sentence.end) - sentence.start
+        if s < e:
+            plain = plain[:s] + " " * (e - s) + plain[e:]
+    return all(word.lower() in _EMPTY_WORDS for word in re.findall(r"[^\W\d_]+", plain))
+
+
+# Words that state nothing by themselves: "That was 18 November.", "It is May."
+_EMPTY_WORDS = frozenset(
+    """that this it its there was is were are be been being the a an then so and or but on in at of by until
+    till from to since as for now here""".split()
+)
 
 
 def _clauses(text: str, spans: list[tuple[int, int]]) -> list[Clause]:
@@ -256,10 +306,184 @@ def dropped_because(text: str, sentence: Sentence, tm: TemporalLike, clause: Cla
         # "apologized in a statement Friday", "issued a statement Friday": the statement happened
         if verb is None or verb in _ANNOUNCING_VERBS or verb in _FINDING_VERBS or clause.clause_follows:
             return "statement"
+    if _STATEMENT_VERB_NEAR.search(before[-70:]) and _THAT_AFTER.match(after):
+        # "told congressional investigators on Tuesday that ...": the date sits between the
+        # verb of saying and what was said, so it is the date of the saying
+        return "statement"
     if clause.negated:
         return "negated"
     if clause.conditional:
         return "conditional"
+    return _not_a_happening(text, sentence, tm, before, after)
+
+
+# --- dates that date no happening, read from the words around them ------------------------
+
+_STATEMENT_VERB_NEAR = re.compile(
+    r"\b(?:said|says|told|tells|wrote|writes|stated|states|reported|reports|announced|announces|disclosed|"
+    r"discloses|confirmed|confirms|explained|explains|acknowledged|admitted)(?:\s+[\w'’.-]+){0,5}"
+    r"\s+(?:on\s+|late\s+|early\s+|earlier\s+)?$",
+    re.IGNORECASE,
+)
+_THAT_AFTER = re.compile(r"^\s*,?\s*that\b", re.IGNORECASE)
+# "On Mon, Nov 12, 2012 at 06:17PM, Jane Doe wrote:", "At 08:53 22nd Jun 2010, jdoe wrote:":
+# the quoted message's attribution.
+_WROTE_AFTER = re.compile(r"^[\w:.+\s-]{0,24},?\s+[^,;:!?]{1,40}?\s+(?:wrote|writes)\s*:", re.IGNORECASE)
+# "Date: Tue Sep 23 20:18:09 2008", "Posted: ...": a header field
+_FIELD_BEFORE = re.compile(
+    r"(?:^|[\s|(\[])(?:date|sent|posted|updated|published|created|modified|timestamp|last\s+modified)\s*:\s*"
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+"
+    r"|\d{1,2}(?::\d\d){0,2}\s*(?:[ap]m)?,?\s+){0,5}$",
+    re.IGNORECASE,
+)
+# "... Monitoring The Future, January 2017. http://bit.ly/...": a reference with its link
+_URL_AFTER = re.compile(r"^[\s.,;:)\]]{0,4}(?:https?://|www\.|bit\.ly/)", re.IGNORECASE)
+# "“Title,” Outlet, August 2016": a cited title and its outlet
+_CITED_BEFORE = re.compile(r"[”\"]\s*,?\s+(?:[^,“”\"]{1,60},\s*)?$")
+# "more than in 2014", "compared with last year": the standard of a comparison
+_COMPARISON_BEFORE = re.compile(
+    r"\b(?:(?<!later\s)(?<!earlier\s)(?<!sooner\s)(?<!rather\s)than|compared\s+(?:with|to)|versus|vs\.?)\s+(?:(?:in|on|during|at|by|for|over)\s+)?(?:the\s+|a\s+)?$",
+    re.IGNORECASE,
+)
+# "as of June 3", "the cost through June 3 was $800 million": a cut-off date of a figure
+_CUTOFF_BEFORE = re.compile(r"\b(?:as\s+of|to\s+date\s+(?:on|in))\s+$", re.IGNORECASE)
+_RUNNING_TOTAL_BEFORE = re.compile(r"\b(?:through|thru|up\s+to|until|till)\s+(?:the\s+end\s+of\s+)?$", re.IGNORECASE)
+_STATE_VERB_AFTER = re.compile(
+    r"^\s*,?\s*(?:was|were|is|are|stood|stands|totall?ed|totals|amounted|came\s+to|reached|had\s+reached)\b",
+    re.IGNORECASE,
+)
+# "we are hoping to send aid in this week", "what I'd like to do in 2009": only wished for.
+_WISH_BEFORE = re.compile(
+    r"\b(?:hop(?:e|es|ed|ing)|wish(?:es|ed|ing)?|(?:would|['’]d)\s+(?:\w+ly\s+)?(?:like|love|prefer)|dream(?:s|ed|ing)?\s+of)"
+    r"\s+(?:that\s+|to\s+)[^.;:!?,\"“”]*$",
+    re.IGNORECASE,
+)
+# "Sometimes in the summer, we organize ...": a habit, not a happening
+_HABITUAL = r"(?:sometimes|usually|often|always|typically|generally|normally|occasionally|rarely|seldom|frequently|habitually|traditionally)"
+_HABITUAL_BEFORE = re.compile(rf"\b{_HABITUAL}\s+(?:[\w'’-]+\s+){{0,3}}$", re.IGNORECASE)
+_HABITUAL_AFTER = re.compile(rf"^[\s,]*(?:[\w'’-]+\s+){{0,2}}{_HABITUAL}\b", re.IGNORECASE)
+# "(vintage 2006)", "(born 1950)": a year describing something inside brackets
+_BRACKETED_YEAR = re.compile(r"^\(\s*(?:[A-Za-z-]+\s+){0,2}(?:1[5-9]|2[0-2])\d\d\s*\)$")
+_MONTH_WORD = re.compile(
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?",
+    re.IGNORECASE,
+)
+_TIME_OF_DAY_WORD = re.compile(r"(?:midnight|tonight|today|tomorrow|yesterday|morning|evening|noon|dawn|dusk)", re.IGNORECASE)
+_WORD_BEFORE = re.compile(r"([A-Za-z][\w'’.-]*)[\s\"“]*$")
+_WORDS_AFTER = re.compile(r"^[\s\"”]*([A-Za-z][\w'’.-]*)(?:\s+([A-Za-z][\w'’.-]*))?")
+# Words before a bare month that make it a time: "in August", "last August", "by mid-August"
+_TIME_LEAD = frozenset(
+    """in on at by since until till through during before after from to of between around about early late mid
+    last next this that each every the until following previous coming past since and or""".split()
+)
+# A bare four-digit number before this is no year of a news timeline.
+_FIRST_YEAR = 1500
+# A sentence that opens with an HHMM stamp: "2012 Jane Doe, the leader of ..." (live pages)
+_CLOCK_YEAR = re.compile(r"^(?:[01]\d|2[0-3])[0-5]\d$")
+
+
+# "CAIRO | Wed Sep 14, 2011 2:06 pm EDT", "Page last updated at 15:47 GMT, Friday, 22 January 2010"
+_STAMP_BEFORE = re.compile(
+    r"(?:\s\|\s*|\blast\s+updated\s+(?:at|on)\s+(?:\d{1,2}[:.]\d\d\s*(?:[ap]\.?m\.?)?\s*(?:[A-Z]{2,4})?,?\s*)?)$",
+    re.IGNORECASE,
+)
+_ENTRY_STAMP_AFTER = re.compile(r"\s(?:[A-Z]{1,3}T|GMT|UTC)\b|\sin\s+[A-Z][a-z]+\s+[A-Z]")
+# What an entry heading of clock times is made of: "12:34 a.m. Monday ET, "
+_STAMP_WORDS = re.compile(
+    r"\d{1,2}(?:[:.]\d\d)?\s*(?:[ap]\.?m\.?)?|\b(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\b"
+    r"|\b(?:[A-Z]{1,3}T|GMT|UTC)\b",
+    re.IGNORECASE,
+)
+
+
+def _not_a_happening(text: str, sentence: Sentence, tm: TemporalLike, before: str, after: str) -> str | None:
+    """Why the words around a date make it no happening's date, or None (see dropped_because)."""
+    if _WROTE_AFTER.match(text[tm.end : min(sentence.end, tm.end + 90)]) or _FIELD_BEFORE.search(before[-40:]):
+        return "citation"
+    if _URL_AFTER.match(text[tm.end : tm.end + 12]) or _CITED_BEFORE.search(before[-90:]):
+        return "citation"
+    if _timestamp_aside(text, sentence, tm) or _STAMP_BEFORE.search(before[-40:]):
+        return "citation"
+    at_start = not _STAMP_WORDS.sub("", text[sentence.start : tm.start]).strip(" \t\"“'‘([,")
+    if at_start and tm.type == "TIME" and _ENTRY_STAMP_AFTER.match(text, tm.end):
+        # "12:34 a.m. Monday ET, 6:34 a.m. Monday in Libya A coalition ...": a live page's
+        # stamp in two time zones ("4.22 pm: Jane Doe tells the hearing ..." dates the entry)
+        return "citation"
+    if _COMPARISON_BEFORE.search(before[-40:]) or _CUTOFF_BEFORE.search(before[-20:]):
+        return "not-a-happening"
+    if _RUNNING_TOTAL_BEFORE.search(before[-30:]) and _STATE_VERB_AFTER.match(after):
+        return "not-a-happening"
+    if _WISH_BEFORE.search(before[-100:]):
+        return "hypothetical"
+    if _HABITUAL_BEFORE.search(before[-40:]) or _HABITUAL_AFTER.match(after):
+        return "habitual"
+    if _is_question(text, sentence, tm):
+        return "question"
+    return _name_or_number(text, sentence, tm, before)
+
+
+def _is_question(text: str, sentence: Sentence, tm: TemporalLike) -> bool:
+    """The date is asked about: its sentence (or the quoted question around it) ends in "?"."""
+    rest = text[tm.end : sentence.end]
+    stop = re.search(r"[.!?]", rest)
+    return stop is not None and stop.group() == "?"
+
+
+_ASIDE_NOISE = re.compile(
+    r"\b\d{1,2}\s*(?:[:.h]\s*\d{2})?\s*(?:[ap]\.?m\.?)?|\b(?:[A-Z]{1,4}T|GMT|UTC)\b|\b(?:in|at|local|time|on)\b"
+    r"|\b[A-Z][a-z]+\b|[\W_]",
+)
+
+
+def _timestamp_aside(text: str, sentence: Sentence, tm: TemporalLike) -> bool:
+    """A date in brackets with a clock time and nothing else: "(5:25 p.m. Monday ET, 11:25 p.m.
+    Monday in Libya)", "(09/24/2018 - 19h22)": a live page's time stamp."""
+    open_at = text.rfind("(", sentence.start, tm.start)
+    if open_at < 0 or ")" in text[open_at : tm.start]:
+        return False
+    close_at = text.find(")", tm.end, sentence.end)
+    if close_at < 0:
+        return False
+    inside = text[open_at + 1 : close_at]
+    if not re.search(r"\d{1,2}\s*(?:[:h]\s*\d{2}|[ap]\.?m\b)", inside, re.IGNORECASE):
+        return False
+    rest = inside.replace(tm.text, " ")
+    rest = _MONTH_WORD.sub(" ", rest)
+    return not re.search(r"[a-z]{3,}", _ASIDE_NOISE.sub(" ", rest))
+
+
+def _name_or_number(text: str, sentence: Sentence, tm: TemporalLike, before: str) -> str | None:
+    """A month, time word, quarter or year that is part of a name, or a number that is no year."""
+    word = tm.text.strip()
+    prev_m = _WORD_BEFORE.search(before[-40:])
+    prev = prev_m.group(1) if prev_m else ""
+    nxt_m = _WORDS_AFTER.match(text[tm.end : min(sentence.end, tm.end + 60)])
+    nxt = nxt_m.group(1) if nxt_m else ""
+    nxt2 = (nxt_m.group(2) or "") if nxt_m else ""
+    at_start = not text[sentence.start : tm.start].strip(" \t\"“'‘([")
+    lead = prev.lower().rstrip(".") in _TIME_LEAD
+    capital_next = nxt[:1].isupper() and not _MONTH_WORD.fullmatch(nxt) and nxt.lower() not in _TIME_LEAD
+    if _MONTH_WORD.fullmatch(word) and tm.granularity == "month" and not lead and capital_next:
+        # "WP: August Bebel", "a song by June Carter": a name, not a month
+        if not re.match(r"^[\s,]*\d", text[tm.end : tm.end + 4]):
+            return "name"
+    if _TIME_OF_DAY_WORD.fullmatch(word) and word[:1].isupper() and not at_start and capital_next:
+        return "name"  # "frontman for Midnight Shine"
+    if re.fullmatch(r"Q[1-4]", word) and prev[:1].isupper() and prev.lower() not in _TIME_LEAD:
+        return "name"  # "the Audi Q1"
+    if re.fullmatch(r"\d{4}", word) and tm.granularity == "year":
+        if int(word) < _FIRST_YEAR:
+            return "number"  # "between 1040 and 1050": clock times or counts, not years
+        colon = before.rstrip().endswith(":")  # "Year Built: 1972 Sq Footage": a field's value
+        if not lead and not colon and prev.lower() not in ("a", "an", "its", "his", "her", "their", "our") and nxt[:1].isupper() and nxt2[:1].isupper():
+            return "name"  # "Solvit Products | 2012 Global Pet Expo Exhibitor"
+        if at_start and _CLOCK_YEAR.fullmatch(word) and re.match(r"^ [A-Z][a-z]", text[tm.end : tm.end + 3]):
+            return "number"  # "2012 Jane Doe, the leader of ...": a clock time heading a live entry
+    if re.search(r"\(\s*(?:[A-Za-z-]+\s+){0,2}$", before) and _BRACKETED_YEAR.match(
+        text[text.rfind("(", sentence.start, tm.start) : text.find(")", tm.end, sentence.end) + 1]
+    ):
+        return "not-a-happening"
     return None
 
 

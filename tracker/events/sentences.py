@@ -57,6 +57,15 @@ _DATELINE = re.compile(
         |{_PLACE}(?:{_DATELINE_DATE}{_AGENCY}?|{_AGENCY})\s*:)\s+(?=\S)""",
     re.VERBOSE,
 )
+_STAMP_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_STAMP = re.compile(
+    rf"""^(?:[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){{0,3}}\s*\|\s*)?
+        (?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+)?
+        (?:{_STAMP_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}\s+{_STAMP_MONTH},?\s+\d{{4}})
+        \s*[;,|·]?\s*(?:at\s+)?\d{{1,2}}[:.]\d{{2}}(?::\d{{2}})?\s*(?:[AaPp]\.?[Mm]\.?)?(?:\s+[A-Z]{{2,4}}\b)?
+        \s*(?:[-–—|:;]\s*)?(?=\S|$)""",
+    re.VERBOSE,
+)
 # "By Jane Doe", "By Jane Doe and John Roe, Reuters", "By JANE DOE".
 _BYLINE = re.compile(
     r"""^By\s+(?:[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|da|del|le|la))*)
@@ -89,7 +98,15 @@ _BOILERPLATE = [
         r"^(?:published|updated|posted|last updated|first published|editor[’']?s note)\b[^.!?]{0,60}?:",
         r"^(?:additional )?(?:reporting|editing|writing|research) by\b",
         r"^(?:tags|filed under|topics|categories)\s*:",
-        r"^this (?:article|story|post) (?:was|is|has been|first|originally)\b",
+        r"^this (?:[\w-]+\s+){0,3}(?:article|story|post|clip|video|page|programme|program|report|interview|feature|"
+        r"gallery|episode|transcript|segment|recording|podcast|photo|picture|image) (?:was|is|has been|first|originally)\b",
+        # A tweet's client line: "47 minutes ago via Twitter for Mac", "Reply Retweet Favorite"
+        r"\b(?:ago|[ap]\.?m\.?|\d{4})\s+via\s+(?:twitter|tweetdeck|tweetbot|echofon|hootsuite|twitterrific|ubertwitter"
+        r"|instagram|facebook|web|mobile\s+web)\b",
+        r"\breply\s*retweet\s*(?:favou?rite|like)\b",
+        # A journal reference: "Food Science, 12(3), 1850–1855. doi:10.1000/xyz"
+        r"\bdoi:\s*10\.\d",
+        r"\b\d{1,4}\s*\(\d{1,3}\)\s*,\s*\d+\s*[-–]\s*\d+",
         r"^we (?:may )?(?:earn|receive) (?:a )?(?:commission|affiliate)",
         r"^(?:you can )?(?:contact|reach|email) .*@",
         # A line that is only a timestamp ("March 28, 2024 at 9:41 a.m. ET") is page furniture.
@@ -176,8 +193,22 @@ def _is_time_stamp(text: str) -> bool:
     return sum(not stamp_word(w) for w in _ANY_WORD.findall(text)) <= _STAMP_OTHER_WORDS
 
 
+# A run of short items between separators ("— Wikinews — Wikidata — ...") is a list of links.
+_LIST_SEPARATOR = re.compile(r"\s[—–|·•]\s")
+_LIST_ITEMS = 5
+_LIST_ITEM_WORDS = 6
+
+
+def _is_link_list(text: str) -> bool:
+    items = _LIST_SEPARATOR.split(text)
+    if len(items) <= _LIST_ITEMS:
+        return False
+    return sum(len(item.split()) for item in items) / len(items) <= _LIST_ITEM_WORDS
+
+
 def is_boilerplate(text: str) -> bool:
-    """True for bylines, bios, share buttons, credits, sign-up prompts, copyright lines and time stamps."""
+    """True for bylines, bios, share buttons, credits, sign-up prompts, copyright lines, time
+    stamps and lists of links."""
     text = text.strip().lstrip("•*-–—|#> ").strip()
     if not text:
         return True
@@ -185,6 +216,7 @@ def is_boilerplate(text: str) -> bool:
         any(p.search(text) for p in _BOILERPLATE)
         or any(p.search(text) for p in _BOILERPLATE_NAMED)
         or _is_time_stamp(text)
+        or _is_link_list(text)
     )
 
 
@@ -262,6 +294,13 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int, bool]]
         offset = byline_end
         while offset < len(block) and block[offset] in " \t|,-–—:·•/":
             offset += 1
+    stamp = _STAMP.match(block[offset:])
+    if stamp:
+        # "Thu May 27, 2010 12:32 pm EDT (Reuters) - ...", "KANSAS CITY | Thu May 27, 2010 3:43 pm
+        # EDT": the page's time stamp before the text, like a dateline
+        head = block[offset : offset + stamp.end()].rstrip(" -–—:;|,")
+        out.append((start + offset, start + offset + len(head), True))
+        offset += stamp.end()
     dateline = _DATELINE.match(block[offset:])
     if dateline:
         # The dateline often carries the publication date; it is never the event itself.

@@ -51,12 +51,14 @@ _PREFIX = re.compile(
     r"|(?P<mid>(?:the\s+)?mid(?:\s*-\s*|\s+))"
     r"|(?P<earlier>earlier\s+)|(?P<later>later\s+)"
     r"|(?P<APPROX>(?:around|about|approximately|roughly|some|circa|nearly|almost)\s+)"
-    r"|(?P<MORE_THAN>more\s+than\s+)|(?P<LESS_THAN>(?:less|fewer)\s+than\s+)"
+    r"|(?P<MORE_THAN>(?:more\s+than|over)\s+)|(?P<LESS_THAN>(?:less|fewer)\s+than\s+)"
     r"|(?P<EQUAL_OR_MORE>at\s+least\s+)"
     r"|(?P<EQUAL_OR_LESS>(?:at\s+most|no\s+more\s+than|up\s+to)\s+))$",
     re.IGNORECASE,
 )
 _PREFIX_WINDOW = 32
+# "over a week ago", "over two years": "over" bounds a count
+_COUNTED = re.compile(r"(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)\s", re.IGNORECASE)
 _DATE_MODS = frozenset(("END", "START", "MID", "early", "late", "mid", "APPROX"))
 _REL_ONLY = frozenset(("earlier", "later"))
 _NAME_TO_MOD = {"early": "START", "late": "END", "mid": "MID", "earlier": "START", "later": "END"}
@@ -72,6 +74,8 @@ def _with_prefix(text: str, s: int, e: int, sem: Sem, floor: int) -> tuple[int, 
         return s, sem
     name = m.lastgroup
     assert name is not None
+    if name == "MORE_THAN" and m.group().lower().startswith("over") and (sem.kind != "rel" or not _COUNTED.match(text, s)):
+        return s, sem  # "over the weekend", "over last year": no bound
     core_the = text.startswith("the ", s) or text.startswith("The ", s)
     if sem.kind == "duration":
         if name in _DATE_MODS - {"APPROX"} or name in _REL_ONLY or core_the:

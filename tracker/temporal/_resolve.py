@@ -287,6 +287,14 @@ def _resolve_rel_period(sem: Sem, ctx: Context) -> Period | tuple[str, str] | No
         begun = quarter_period(ref.year, (ref.month - 1) // 3 + 1).first
         if (ref - begun).days <= _REPORTING_LAG_DAYS:
             offset += sem.past_shift
+    if unit == "weekend" and sem.anchor == "pub" and not sem.past_shift:
+        if offset == 0 and ctx.tense == "past" and ref.weekday() < 5:
+            # "This weekend I went hunting" told on a weekday: the weekend just past, never
+            # one still to come
+            offset = -1
+        elif offset == 1 and ref.weekday() < 3:
+            # "next weekend" early in the week is the coming one
+            offset = 0
     if unit in ("hour", "minute", "second"):
         return day_period(ref)
     if unit == "year" and sem.keep_precision and ctx.text_period is not None:

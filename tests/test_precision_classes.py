@@ -1,0 +1,234 @@
+"""Event precision (issue 12): dates that make no event, and the similar dates that still do.
+
+Each class has sentences whose date is no happening's date (a quoted message's attribution,
+a reference's date, a page stamp, a comparison, a wish, a habit, a question, a name, a
+count, a fragment, a report's date, background years before the story) and, next to them,
+sentences like them whose date is a happening's. Every sentence here is made up.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from tracker.config import Topic
+from tracker.events import TopicMatcher, find_mentions, split_sentences
+from tracker.temporal import extract
+
+PUBLISHED = datetime(2024, 4, 17, 9, 0, tzinfo=timezone.utc)  # a Wednesday
+EVERYTHING = TopicMatcher({})  # no topics: every dated sentence counts
+
+
+def events(text: str, published: datetime = PUBLISHED, matcher: TopicMatcher = EVERYTHING) -> list[tuple[str, str]]:
+    return [(m.expression, m.value) for m in find_mentions(title="", text=text, published=published, matcher=matcher)]
+
+
+def none_of(text: str) -> None:
+    assert events(text) == [], text
+
+
+# --- citations: message attributions, header fields, references, page stamps, tweet lines -----
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On Tue, Mar 5, 2024 at 11:02:41AM +0200, Pavel K. Orlov wrote: I pushed the fix to the branch.",
+        "Thanks for the patch. At 14:10 3rd Apr 2024, river_otter wrote: The numbers in the chart look wrong.",
+        "commit 1f2e3d Author: Ana Ruiz <ana@example.org> Date: Wed Mar 13 09:12:44 2024 +0100 Fix the parser",
+        "(2:10) “Why Ports Move Slowly,” Harbor Quarterly, October 2022. http://ex.am/ple1 (4:05) “Cargo,” Ledger, May 2021.",
+        "Readers can also watch the debate (17/04/2024 - 20h15)",
+        "(9:40 p.m. Tuesday ET, 3:40 a.m. Wednesday in Kyiv) The drones struck a depot outside the city.",
+        "12 minutes ago via Tweetbot for iOS",
+        "This ABC Radio segment was first broadcast on 2 April 2024.",
+    ],
+)
+def test_citation_dates_make_no_event(text: str) -> None:
+    none_of(text)
+
+
+def test_a_live_page_stamp_does_not_date_the_entry_but_the_entry_keeps_its_own_date() -> None:
+    text = "(9:40 p.m. Tuesday ET, 3:40 a.m. Wednesday in Kyiv) The drones struck a depot outside the city on Tuesday."
+    assert events(text) == [("Tuesday", "2024-04-16")]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Pavel Orlov wrote the first version of the parser on March 5, 2024.", ("March 5, 2024", "2024-03-05")),
+        ("The harbor authority published its cargo report in October 2022 after a long delay.", ("October 2022", "2022-10")),
+        ("The ferry sank on 2 April 2024, and the first episode about it was broadcast a week later.", ("2 April 2024", "2024-04-02")),
+    ],
+)
+def test_similar_happenings_keep_their_dates(text: str, expected: tuple[str, str]) -> None:
+    assert expected in events(text)
+
+
+def test_a_stamp_before_the_text_is_furniture_and_the_text_stays() -> None:
+    text = "Wed Apr 10, 2024 6:05 pm EDT (Reuters) - The port of Halden reopened on Wednesday after the storm."
+    flagged = [(s.text, s.boilerplate) for s in split_sentences(text)]
+    assert flagged[0] == ("Wed Apr 10, 2024 6:05 pm EDT", True)
+    assert flagged[-1] == ("The port of Halden reopened on Wednesday after the storm.", False)
+
+
+def test_a_list_of_links_is_furniture() -> None:
+    text = "— Home — Wikinews — Commons — Data Q17 — Wahl des Rates 1952 – Data — Help — Contact"
+    assert events(text) == []
+
+
+# --- no happening: comparisons, cut-offs, wishes, habits, questions, fragments ---------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The bakery sold more loaves than in 2021.",
+        "Rainfall was well below the total compared with 2019.",
+        "The cost of the repairs through February 9 was about $2 million.",
+        "Ticket sales as of March 31 stood at 40,000.",
+        "We are hoping to open the second shop in this month.",
+        "What I'd really like to do in 2025 is learn to sail.",
+        "Usually in the autumn the club holds a jumble sale.",
+        "What plans does the council have for 2025?",
+        "December.",
+        "That was 14 February.",
+    ],
+)
+def test_dates_of_no_happening_make_no_event(text: str) -> None:
+    none_of(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The bakery sold twice as many loaves in 2021 as the year before.", ("2021", "2021")),
+        ("The repairs were finished on February 9 at a cost of $2 million.", ("February 9", "2024-02-09")),
+        ("The council plans to open the second library in 2025.", ("2025", "2025")),
+        ("The club held a jumble sale in the autumn of 2023.", ("the autumn of 2023", "2023-FA")),
+        ("Applications must be in no later than May 3.", ("May 3", "2024-05-03")),
+        ("It ended in February.", ("February", "2024-02")),
+    ],
+)
+def test_similar_happenings_are_still_events(text: str, expected: tuple[str, str]) -> None:
+    assert expected in events(text), events(text)
+
+
+# --- names and numbers read as times ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Further reading: June Whitcombe on the history of the guild.",
+        "The opening act was the duo Midnight Harbor from Leeds.",
+        "Row 4: the Lumo Q3 hatchback in grey.",
+        "Gallery | 2024 Coastal Boat Show Exhibitor",
+        "The clerk said the visit lasted from 0940 until 1005, between 0940 and 1005.",
+        "1415 Maria Lindqvist, who leads the rescue team, says the tunnel is clear.",
+        "We still run an old (circa 2009) copy of the software.",
+    ],
+)
+def test_names_and_numbers_are_no_dates(text: str) -> None:
+    none_of(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("In June Whitcombe published her history of the guild.", ("June", "2023-06")),
+        ("The duo played until midnight at the harbor.", None),
+        ("The company sold more cars in Q3 than ever.", None),
+        ("The 2023 Coastal Boat Show drew record crowds.", ("2023", "2023")),
+        ("Year built: 1998 Floor area: 80 square metres, the listing says the house was built in 1998.", ("1998", "1998")),
+    ],
+)
+def test_similar_times_are_still_dates(text: str, expected: tuple[str, str] | None) -> None:
+    found = events(text)
+    assert found, text
+    if expected is not None:
+        assert expected in found, found
+
+
+# --- the date of the saying ---------------------------------------------------------------------
+
+
+def test_a_date_between_a_verb_of_saying_and_what_was_said_dates_the_saying() -> None:
+    none_of("Port officials told the harbour committee on Monday that the dredging had failed.")
+    assert ("Monday", "2024-04-15") in events("Port officials opened the new harbour on Monday, the committee said.")
+
+
+def test_a_fronted_date_before_a_long_subject_and_a_verb_of_saying() -> None:
+    none_of("This week the museum's chief curator, Ilse Brandt, tells visitors how the collection was saved.")
+
+
+# --- background of a topic's story -------------------------------------------------------------
+
+FLOOD = TopicMatcher({"flood": Topic("flood", None, ("flood*", "river"))})
+
+
+def test_with_topics_years_old_background_is_no_event_of_the_story() -> None:
+    text = "The river flooded the valley on Monday. The charity, founded after the 1998 flood, sent boats."
+    assert events(text, matcher=FLOOD) == [("Monday", "2024-04-15")]
+    # without topics every dated sentence is the article's own subject
+    assert ("1998", "1998") in events(text)
+
+
+def test_with_topics_a_recent_past_date_of_the_story_stays() -> None:
+    text = "The river flooded the valley in May 2022, and the inquiry into the flood opened in 2023."
+    assert events(text, matcher=FLOOD) == [("May 2022", "2022-05"), ("2023", "2023")]
+
+
+# --- weekends and bounds (issue 12, point 4) --------------------------------------------------------
+
+MONDAY = date(2024, 4, 15)
+
+
+def test_a_past_tense_weekend_told_on_a_weekday_is_the_one_just_past() -> None:
+    [m] = extract("This weekend we walked the coast path.", MONDAY)
+    assert m.value == "2024-W15-WE"
+    [m] = extract("This weekend we will walk the coast path.", MONDAY)
+    assert m.value == "2024-W16-WE"
+
+
+def test_next_weekend_early_in_the_week_is_the_coming_one() -> None:
+    [m] = extract("We will walk the coast path next weekend.", MONDAY)
+    assert m.value == "2024-W16-WE"
+    [m] = extract("We will walk the coast path next weekend.", date(2024, 4, 20))  # a Saturday
+    assert m.value == "2024-W17-WE"
+
+
+def test_more_than_a_week_ago_names_no_week() -> None:
+    [m] = extract("The pipes were replaced over a week ago.", MONDAY)
+    assert m.mod == "MORE_THAN"
+    assert events("The pipes were replaced over a week ago.") == []
+    assert events("The pipes were replaced a week ago.") == [("a week ago", "2024-W15")]
+    [m] = extract("They argued over the weekend.", MONDAY)
+    assert m.mod is None and m.text == "the weekend"
+
+
+# --- page stamps inside a sentence, journal references, table rows -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ferry strike spreads to the north coast OSLO | Tue Apr 16, 2024 7:15 am CET OSLO",
+        "Page last updated at 10:02 GMT, Monday, 15 April 2024 Print this page",
+        "1:05 a.m. Tuesday ET, 8:05 a.m. Tuesday in Kyiv A spokesman for the air force confirmed the attack.",
+        "Marine Biology Letters, 41(2), 1630–1642. doi:10.1234/mbl.2019.0042",
+    ],
+)
+def test_page_stamps_and_references_make_no_event(text: str) -> None:
+    none_of(text)
+
+
+def test_an_entry_heading_of_a_live_page_dates_its_entry() -> None:
+    assert events("3.40 pm: The harbour master tells the inquiry the pilot was asleep.") == [("3.40 pm", "2024-04-17T15:40")]
+
+
+def test_the_date_next_to_the_text_of_a_table_row_is_its_date() -> None:
+    assert events("March 1, 2024 March 20, 2024 - Last day to register for the race.") == [("March 20, 2024", "2024-03-20")]
+    assert events("The race was moved from March 1, 2024 to March 20, 2024.") == [
+        ("March 1, 2024 to March 20, 2024", "2024-03-01/2024-03-20")
+    ]
