@@ -102,7 +102,7 @@ def test_init_writes_a_commented_starter_that_loads(tmp_path: Path) -> None:
     assert config.feeds and config.topics and config.topics[next(iter(config.topics))].keywords
     assert config.digest is None
     text = path.read_text(encoding="utf-8")
-    for explained in ("# Where events", "# Settings for every feed", "# Topics:", "Keywords match", "# Feeds:", "# Digest"):
+    for explained in ("# Where events", "# Settings for every feed", "# Topics:", "Keywords match", "# Feeds:", "# Digest", "# Alerts"):
         assert explained in text
     assert "\n# digest:\n" in text and "#   smtp:\n" in text
 
@@ -118,6 +118,7 @@ def test_init_commented_examples_are_valid_once_uncommented(tmp_path: Path) -> N
     assert config.digest is not None and config.digest.smtp.password_env == "TRACKER_SMTP_PASSWORD"
     assert [f.name for f in config.feeds][1:] == ["my-paper", "archive"]
     assert "space" in config.topics
+    assert [(t.name, t.key_only, t.min_outlets) for t in config.alerts] == [("phone", True, 2)]
 
 
 def test_init_never_overwrites_without_force(tmp_path: Path) -> None:

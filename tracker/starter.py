@@ -55,4 +55,13 @@ feeds:
 #     security: starttls           # none | starttls | ssl
 #     username: tracker            # optional
 #     password_env: TRACKER_SMTP_PASSWORD   # the password comes from this environment variable
+
+# Alerts (optional): new developments to the channels you live in, through apprise URLs
+# (ntfy, Slack, Matrix, Telegram, webhooks, ...), while `tracker daemon` runs (or now:
+# `tracker alerts send`). Try a target with `tracker alerts test NAME`.
+# alerts:
+#   - name: phone
+#     urls: ["ntfys://ntfy.sh/${NTFY_TOPIC}"]   # ${NAME}: the environment variable NAME
+#     key_only: true               # optional: only key developments
+#     min_outlets: 2               # optional: only events this many outlets report
 """
