@@ -526,3 +526,56 @@ def test_a_continuing_sentence_without_a_shared_term_still_merges() -> None:
     continued = [_bare("ledger:1", 0, {"walkout", "began"}, "f1"), _bare("ledger:1", 1, {"pickets", "formed"}, "f2", context=True)]
     [event] = merge(continued)
     assert len(event.mention_keys) == 2
+
+
+# -- vague dates: "about a month ago", "eighteen months ago", "two years later" -------------
+
+MAR = (date(2024, 3, 1), date(2024, 3, 31))
+MET_ON_THE_25TH = article(
+    "variety:1",
+    "OpenAI met Hollywood studios and talent agencies in Los Angeles on March 25 to show them Sora.",
+    {"March 25": ("2024-03-25", None, "day", MAR25)},
+    published=THU,
+)
+
+
+def test_a_plain_month_still_joins_a_day_inside_it() -> None:
+    month = article("thewrap:1", "OpenAI met Hollywood studios and talent agencies in Los Angeles in March to show them Sora.",
+                    {"in March": ("2024-03", None, "month", MAR)}, published=datetime(2024, 4, 9, tzinfo=UTC))
+    [event] = merge(MET_ON_THE_25TH + month)
+    assert (event.value, event.granularity) == ("2024-03-25", "day")
+
+
+def test_a_date_counted_back_in_months_does_not_join_a_day_inside_it() -> None:
+    later = datetime(2025, 9, 20, tzinfo=UTC)
+    counted = article("indiewire:4", "Hollywood studios and talent agencies met OpenAI in Los Angeles eighteen months ago "
+                      "to see Sora.", {"eighteen months ago": ("2024-03", None, "month", MAR)}, published=later)
+    approx = article("deadline:9", "OpenAI met Hollywood studios and talent agencies in Los Angeles about a month ago "
+                     "to show them Sora.", {"about a month ago": ("2024-03", "APPROX", "month", MAR)},
+                     published=datetime(2024, 4, 22, tzinfo=UTC))
+    events = merge(MET_ON_THE_25TH + counted + approx)
+    day = event_of_source(events, "variety:1")
+    assert sources(day) == {"variety:1"}
+    assert (day.value, day.granularity) == ("2024-03-25", "day")
+    # Two rough dates of the same month can still be one happening.
+    assert sources(event_of_source(events, "indiewire:4")) == {"indiewire:4", "deadline:9"}
+
+
+def test_a_year_counted_back_joins_neither_a_month_nor_a_day() -> None:
+    years = article("hollywoodreporter:2", "OpenAI met Hollywood studios and talent agencies in Los Angeles two years "
+                    "ago to show them Sora.", {"two years ago": ("2024", None, "year", Y2024)},
+                    published=datetime(2026, 5, 2, tzinfo=UTC))
+    month = article("thewrap:1", "OpenAI met Hollywood studios and talent agencies in Los Angeles in March to show them Sora.",
+                    {"in March": ("2024-03", None, "month", MAR)}, published=datetime(2024, 4, 9, tzinfo=UTC))
+    plain_year = article("screen:3", "OpenAI met Hollywood studios and talent agencies in Los Angeles in 2024 to show "
+                         "them Sora.", {"2024": ("2024", None, "year", Y2024)}, published=datetime(2025, 2, 1, tzinfo=UTC))
+    events = merge(MET_ON_THE_25TH + month + years)
+    assert sources(event_of_source(events, "hollywoodreporter:2")) == {"hollywoodreporter:2"}
+    assert sources(event_of_source(events, "variety:1")) == {"variety:1", "thewrap:1"}
+    # The same year, told plainly, is the same period: it may join.
+    [event] = merge(years + plain_year)
+    assert event.value == "2024"
+
+
+def event_of_source(events: list[MergedEvent], source: str) -> MergedEvent:
+    return next(e for e in events if source in sources(e))

@@ -232,3 +232,41 @@ def test_the_date_next_to_the_text_of_a_table_row_is_its_date() -> None:
     assert events("The race was moved from March 1, 2024 to March 20, 2024.") == [
         ("March 1, 2024 to March 20, 2024", "2024-03-01/2024-03-20")
     ]
+
+
+# --- report-date: a subject with an aside between dashes before its verb of saying --------
+
+
+def test_a_fronted_date_before_a_subject_with_a_dashed_aside_and_a_verb_of_saying() -> None:
+    said = ("Also on Tuesday, the head of the county fire service, Chief Mara Lindqvist - the official leading "
+            "the response to the blaze - said crews would contain it by the weekend.")
+    assert ("Tuesday", "2024-04-16") not in events(said)
+    em = ("On Monday, the director of the regional health board, Dr. Omar Haddad \u2014 the man who ran the "
+          "vaccination drive \u2014 told reporters the clinics would stay open.")
+    assert ("Monday", "2024-04-15") not in events(em)
+
+
+def test_a_subject_with_a_dashed_aside_that_acts_on_the_date_is_still_an_event() -> None:
+    ordered = ("Also on Tuesday, the head of the county fire service, Chief Mara Lindqvist - the official leading "
+               "the response to the blaze - ordered crews to pull back from the ridge.")
+    assert ("Tuesday", "2024-04-16") in events(ordered)
+    inside = "The new mayor - who was sworn in on Monday - said the budget would be cut."
+    assert ("Monday", "2024-04-15") in events(inside)
+
+
+# --- span-cut: a list of consecutive days is one span ------------------------------------------
+
+
+def test_a_list_of_three_consecutive_days_is_one_span() -> None:
+    # Published on a Wednesday: the Sunday, Monday and Tuesday just past.
+    found = events("Sunday, Monday, Tuesday - three days of rain is what it took to fill the reservoir.")
+    assert found == [("Sunday, Monday, Tuesday", "2024-04-14/2024-04-16")]
+    assert events("The volunteers dug the trench on Sunday, Monday and Tuesday.") == [
+        ("Sunday, Monday and Tuesday", "2024-04-14/2024-04-16")
+    ]
+
+
+def test_two_days_or_days_not_in_a_row_stay_days() -> None:
+    assert ("Sunday", "2024-04-14") in events("The volunteers dug the trench on Sunday and Tuesday.")
+    found = events("The school held its fair on Sunday, its concert on Monday.")
+    assert ("Sunday", "2024-04-14") in found and all("/" not in value for _, value in found)

@@ -275,11 +275,33 @@ _EMPTY_WORDS = frozenset(
 )
 
 
+# An aside between two dashes: "the head of the agency, Jane Doe - the official in charge of
+# the clean-up - said ...". Read around it, the subject reaches its verb.
+_DASH_ASIDE = re.compile(r"(?P<dash>\s-{1,2}\s|\s?[\u2014\u2013]\s?)[^\u2014\u2013.;:!?\n\"\u201c\u201d]{2,150}?(?P=dash)")
+
+
 def _clauses(text: str, spans: list[tuple[int, int]]) -> list[Clause]:
     # Imported late, like the default extractor: the tagger is a sibling package.
     from tracker.temporal import clauses
 
-    return clauses(text, spans)
+    asides = [(m.start(), m.end()) for m in _DASH_ASIDE.finditer(text)]
+    if not asides:
+        return clauses(text, spans)
+    # Each date is read with the asides it is not in blanked (same offsets): the verb it
+    # belongs to is the one of the sentence around the aside.
+    by_text: dict[tuple[int, ...], list[int]] = {}
+    for index, (start, end) in enumerate(spans):
+        inside = tuple(k for k, (a, b) in enumerate(asides) if a <= start and end <= b)
+        by_text.setdefault(inside, []).append(index)
+    out: list[Clause | None] = [None] * len(spans)
+    for inside, indexes in by_text.items():
+        plain = text
+        for k, (a, b) in enumerate(asides):
+            if k not in inside:
+                plain = plain[:a] + " " * (b - a) + plain[b:]
+        for index, clause in zip(indexes, clauses(plain, [spans[i] for i in indexes])):
+            out[index] = clause
+    return [c for c in out if c is not None]
 
 
 def dropped_because(text: str, sentence: Sentence, tm: TemporalLike, clause: Clause) -> str | None:
@@ -535,6 +557,17 @@ def _join_ranges(text: str, floor: int, tms: list[TemporalLike]) -> list[Tempora
     i = 0
     while i < len(ordered):
         first = ordered[i]
+        run = _day_list(text, ordered, i)
+        if run > i + 1:
+            last = ordered[run]
+            assert first.interval is not None and last.interval is not None
+            out.append(_Range(
+                start=first.start, end=last.end, text=text[first.start : last.end], type="DATE",
+                value=f"{first.value.split('T')[0]}/{last.value.split('T')[0]}", mod=None, granularity=RANGE,
+                interval=(first.interval[0], last.interval[1]),
+            ))
+            i = run + 1
+            continue
         if i + 1 < len(ordered):
             second = ordered[i + 1]
             joined = _as_range(text, floor, first, second)
@@ -545,6 +578,27 @@ def _join_ranges(text: str, floor: int, tms: list[TemporalLike]) -> list[Tempora
         out.append(first)
         i += 1
     return out
+
+
+# "Saturday, Sunday, Monday", "May 3, 4 and 5": the items of a list of days.
+_LIST_GAP = re.compile(r"^\s*(?:,|,?\s+(?:and|&))\s*$", re.IGNORECASE)
+
+
+def _day_list(text: str, ordered: Sequence[TemporalLike], i: int) -> int:
+    """The index of the last of three or more consecutive days listed from ordered[i] on
+    ("Saturday, Sunday, Monday - it took all of that": one happening over the three days),
+    else i."""
+    j = i
+    while j + 1 < len(ordered):
+        a, b = ordered[j], ordered[j + 1]
+        if not (a.type == b.type == "DATE" and a.granularity == b.granularity == "day"):
+            break
+        if a.interval is None or b.interval is None or b.interval[0] != a.interval[1] + timedelta(days=1):
+            break
+        if not _LIST_GAP.match(text[a.end : b.start]):
+            break
+        j += 1
+    return j if j - i >= 2 else i
 
 
 def _as_range(text: str, floor: int, first: TemporalLike, second: TemporalLike) -> TemporalLike | None:

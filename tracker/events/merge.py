@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -60,6 +61,15 @@ WIDE_DAYS = 31
 # are a typo apart too ("breach"/"beach"), so only stems this long, and never as evidence.
 FUZZY_MIN_LENGTH = 6
 FUZZY_WEIGHT = 0.5
+# A date that only roughly places its happening ("about 2009", "eighteen months ago", "two
+# years later": a count of months or years from the article's date or another) over more
+# than a week: it may be off by a month or a year, so it is one happening only with mentions
+# of the very same period, never with a finer date inside it (which it could not have moved,
+# but would join on the words of a story alone) nor a wider one.
+VAGUE_DAYS = 7
+_COUNTED_BACK = re.compile(
+    r"\b(?:months?|years?|decades?|centuries|century)\s+(?:ago|earlier|later|before|after|back|on)\b", re.IGNORECASE
+)
 
 
 class MentionKey(NamedTuple):
@@ -112,7 +122,7 @@ class Prepared:
     date; its total weight; its long terms (for typos); its canonical place."""
 
     __slots__ = ("km", "mention", "key", "source", "order", "heads", "event", "weights", "total", "long",
-                 "start", "end", "span")
+                 "start", "end", "span", "vague")
 
     def __init__(self, km: KeyedMention) -> None:
         m = km.mention
@@ -133,6 +143,21 @@ class Prepared:
         self.total = sum(self.weights.values())
         self.long = frozenset(t for t in m.terms if len(t) >= FUZZY_MIN_LENGTH)
         self.start, self.end, self.span = m.start, m.end, m.granularity == RANGE
+        self.vague = is_vague(m)
+
+
+def is_vague(m: EventMention) -> bool:
+    """Whether the mention's date places its happening only roughly: approximate ("about
+    2009", "around May") or counted in months or years from another date ("eighteen months
+    ago", "two years later"), over more than a week. A span is not: its ends are stated."""
+    if m.granularity == RANGE or (m.end - m.start).days + 1 <= VAGUE_DAYS:
+        return False
+    return m.mod == "APPROX" or _COUNTED_BACK.search(m.expression) is not None
+
+
+def _vague_apart(p: Prepared, q: Prepared) -> bool:
+    """A vague mention and another of a different period: never one happening (VAGUE_DAYS)."""
+    return (p.vague or q.vague) and (p.start, p.end) != (q.start, q.end)
 
 
 def _multiplier(m: EventMention, t: str) -> float:
@@ -291,6 +316,8 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
     ma, mb = p.mention, q.mention
     if ma.topics != mb.topics and not (ma.topics & mb.topics):
         return None
+    if _vague_apart(p, q):
+        return None
     if ma.fingerprint == mb.fingerprint and a.source != b.source:
         return 1.0  # the same sentence with the same date: syndicated or copied
     if a.source == b.source and _continues(ma, mb):
@@ -420,7 +447,8 @@ def merge(mentions: Sequence[KeyedMention]) -> list[MergedEvent]:
     shared word beyond names and topic keywords with a content similarity -- overlap of
     content terms, see _similarity -- over a threshold that depends on how precise the
     dates are; wider than a month, the words the dates are attached to must agree;
-    same-article pairs need equal intervals and a high score). Whether two mentions link,
+    same-article pairs need equal intervals and a high score; a vague date -- "about 2009",
+    "eighteen months ago", see is_vague -- only with one of the very same period). Whether two mentions link,
     and how similar they are, depends on the two alone.
     Links are applied best first (score, then the keys, so ties are canonical), and two
     clusters join only if every cross pair has nested intervals, no two sentences of one
@@ -614,7 +642,7 @@ def _join_check(preps: Sequence[Prepared], left: Sequence[int], right: Sequence[
         for j in right:
             pj = preps[j]
             mj = pj.mention
-            if not _compatible(mi, mj):
+            if not _compatible(mi, mj) or _vague_apart(pi, pj):
                 return False, False
             sim, linked = lookup(i, j) if i < j else lookup(j, i)
             if sim != sim:

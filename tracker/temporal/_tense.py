@@ -147,7 +147,7 @@ _IF_QUESTION = frozenset("as see ask asked asks decide decided wonder wondered k
 _SINCE_BEFORE = re.compile(r"\bsince\s+(?:the\s+)?$", re.IGNORECASE)
 _UPCOMING_BEFORE = re.compile(r"\b(?:upcoming|forthcoming)\s+(?:\w+\s+)?$", re.IGNORECASE)
 _POSSESSIVE_AFTER = re.compile(r"['\u2019]s?\b")
-_NEAR_SUBJECT = 10  # words: "On Monday, the firm's head, Jane Doe, said": a subject between the date and its verb
+_NEAR_SUBJECT = 12  # words (commas too): "On Monday, the head of the county fire service, Jane Doe, said": a subject before its verb
 _REACH = 14  # words: a verb further away than this says nothing about the expression
 _CLOSE = 12  # words: a verb this near, in the same stretch between commas, is strong evidence
 
