@@ -54,17 +54,42 @@ def test_more_outlets_beat_more_articles_from_one_outlet() -> None:
     assert breakdown(one_outlet, NOW).outlets == 1
 
 
-def test_a_burst_on_the_day_beats_passing_mentions_months_later() -> None:
+def test_a_burst_on_the_day_and_references_months_later_both_count() -> None:
     burst = event([mention(f"o{i}", 1, at(DAY + timedelta(days=i % 2))) for i in range(4)])
     later = event([mention(f"o{i}", 1, at(DAY + timedelta(days=120 + i))) for i in range(4)])
     # Four outlets on the day: a burst of four reports, log-scaled.
     expected = math.log1p(4) / math.log1p(rank.CONCENTRATION_FULL)
     assert breakdown(burst, NOW).concentration_share == pytest.approx(expected)
+    assert breakdown(burst, NOW).later == 0
+    # Four outlets still referring to it four months on: later references, no burst.
     assert breakdown(later, NOW).concentration_share < 0.01
-    assert score_event(burst, NOW) > score_event(later, NOW) + rank.CONCENTRATION_WEIGHT * expected * 0.9
-    # A week late is in between: it still counts for something.
-    week = event([mention(f"o{i}", 1, at(DAY + timedelta(days=10))) for i in range(4)])
-    assert score_event(later, NOW) < score_event(week, NOW) < score_event(burst, NOW)
+    assert breakdown(later, NOW).later == 4
+    assert breakdown(later, NOW).later_points == pytest.approx(rank.LATER_WEIGHT * math.log1p(4) / math.log1p(rank.LATER_FULL))
+    # The day after is not "later"; an event with both beats either.
+    assert breakdown(event([mention("o", 1, at(DAY + timedelta(days=rank.LATER_AFTER_DAYS - 1)))]), NOW).later == 0
+    both = event([mention(f"o{i}", 1, at(DAY)) for i in range(4)] + [mention(f"o{i}", 2, at(DAY + timedelta(days=60))) for i in range(4)])
+    assert score_event(both, NOW) > max(score_event(burst, NOW), score_event(later, NOW))
+
+
+def test_the_day_part_goes_to_the_lead_of_the_day_only() -> None:
+    """Three events of one busy day and one of a quiet day: the busy day's references and
+    burst raise its best event only, so a --top keeps one event of that day."""
+    main = event([mention(f"o{i}", 1, at(DAY)) for i in range(3)] + [mention(f"o{i}", 2, at(DAY + timedelta(days=40))) for i in range(3)])
+    minor = [event([mention(f"m{j}", 1, at(DAY))]) for j in range(2)]
+    quiet_day = DAY + timedelta(days=5)
+    quiet = event([mention(f"q{i}", 1, at(quiet_day)) for i in range(3)], start=quiet_day)
+    vague = event([mention("v", 1, at(DAY))], granularity="month", start=date(2024, 3, 1), end=date(2024, 3, 31))
+    everything = [main, *minor, quiet, vague]
+    stats = rank.day_stats(everything, rank.published_articles(everything))
+    assert stats[DAY] == rank.DayStats(references=8, later=3, burst=6)  # the month's article was published that day
+    assert stats[quiet_day] == rank.DayStats(references=3, later=0, burst=3)
+    assert date(2024, 3, 1) not in stats
+    ids = ["main", "minor0", "minor1", "quiet", "vague"]
+    leads = rank.day_leads(((i, f, breakdown(f, NOW)) for i, f in zip(ids, everything)), stats)
+    assert set(leads) == {"main", "quiet"}
+    assert leads["main"] == pytest.approx(rank.lead_bonus(stats[DAY])) and leads["main"] > leads["quiet"] > 0
+    assert rank.lead_bonus(rank.DayStats(10**6, 10**6, 10**6)) == pytest.approx(rank.DAY_MAX)
+    assert rank.with_day(breakdown(main, NOW), leads["main"]).score == pytest.approx(score_event(main, NOW) + leads["main"])
 
 
 def test_a_day_beats_a_year_with_the_same_sources() -> None:
@@ -124,10 +149,14 @@ def test_range_breakdown_and_determinism() -> None:
     empty = event([])
     assert score_event(empty, NOW) == pytest.approx(rank.PRECISION_WEIGHT + breakdown(empty, NOW).recency_points)
     many = [mention(f"o{i}", j, at(DAY)) for i in range(40) for j in range(3)]
+    many += [mention(f"o{i}", 10 + j, at(DAY + timedelta(days=30))) for i in range(10) for j in range(2)]
     b = breakdown(event(many, updated=NOW), NOW)
-    assert b.score == pytest.approx(100.0)
+    # An event's own parts are full; the day's part (for a day's lead) makes up the rest.
+    assert b.score == pytest.approx(rank.OWN_MAX)
+    assert rank.with_day(b, rank.DAY_MAX).score == pytest.approx(100.0)
     assert b.score == pytest.approx(
-        b.outlets_points + b.articles_points + b.concentration_points + b.precision_points + b.recency_points
+        b.outlets_points + b.articles_points + b.concentration_points + b.later_points + b.precision_points
+        + b.recency_points
     )
     # The order mentions come in changes nothing, ties of published times included.
     mixed = [mention("a", 1, at(DAY)), mention("b", 1, at(DAY), host="a"), mention("c", 2, at(DAY, 30))]

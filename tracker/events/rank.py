@@ -1,20 +1,37 @@
 """Pure: how much an event matters, as a score from 0 to 100 with its breakdown.
 
-The score adds five parts, each a share in [0, 1] times its weight in points; the
-weights add up to 100, so the score runs from 0 to 100:
+The score adds parts, each a share in [0, 1] times its weight in points; the weights add
+up to 100, so the score runs from 0 to 100. Six parts are the event's own:
 
-- outlets: independent outlets that report it, log-scaled (the strongest signal: a
-  happening several newsrooms chose to cover, not one outlet's many follow-ups);
+- outlets: independent outlets that report it, log-scaled (a happening several newsrooms
+  chose to cover, not one outlet's many follow-ups);
 - articles: distinct articles (sources), log-scaled;
 - concentration: how much reporting came out around the event's date, log-scaled
   (a happening many articles reported that day and the next). It counts articles, it is
   not a share: an anchor of the story that articles refer back to for months keeps the
-  burst it had on its day (as a share, it ranked the story's main event below photo
-  captions, and cut Date-F1 on Timeline17 from 0.54 to 0.45);
+  burst it had on its day;
+- later references: distinct articles published LATER_AFTER_DAYS or more after the event
+  that still refer to it, log-scaled, not decaying with time, times the precision share
+  (a vague "last year" mentioned in passing is no referring back): a happening the story
+  keeps coming back to weeks later is a key development (DATEWISE's strongest signal);
 - precision: day > week > month > season/quarter > half > year > decade, ranges
   below the period of their length (wide spans must not dominate);
 - recency: a small boost for an event first seen or updated lately, so a fresh
   development edges out an equal old one; small enough not to reorder a historical story.
+
+Three more parts judge the event's day, among the events read together (a timeline, the
+candidates of a --top), and go only to the day's lead: the best-scoring day-precise event
+of that day (lead_bonus, day_leads). Given to every event of a busy day they would fill
+--top with that day's minor events; given to its lead, a busy day still contributes one
+key development:
+
+- day references: distinct articles that refer to the day (any event dated that day);
+- day later references: those published LATER_AFTER_DAYS or more after the day;
+- day burst: articles published on the day or the next that the events read cite.
+
+An event read alone (or an event that is not its day's lead) scores its own parts only, at
+most OWN_MAX. The weights were tuned on four Timeline17 topics, leave one topic out
+(bench/timeline_eval.py): Date-F1 0.537 -> 0.587 (held-out topics 0.580).
 
 Every weight below is a named constant so that bench/timeline_eval.py can tune them;
 breakdown() shows what each part gave an event.
@@ -22,6 +39,7 @@ breakdown() shows what each part gave an event.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Iterable, Sequence
@@ -33,16 +51,24 @@ from urllib.parse import urlsplit
 # --- weights: points each part gives at its full share; they add up to 100 ----------------
 # Tune freely, but keep them >= 0: upper_bound (--top over big stories) relies on it.
 
-# Independent outlets: the main signal of importance.
-OUTLETS_WEIGHT = 30.0
+# Independent outlets: the main signal of an event's own importance.
+OUTLETS_WEIGHT = 17.0
 # Distinct articles: more coverage, but follow-ups by one outlet are not independent.
-ARTICLES_WEIGHT = 27.0
+ARTICLES_WEIGHT = 15.5
 # Reporting concentrated around the event's date.
-CONCENTRATION_WEIGHT = 25.0
+CONCENTRATION_WEIGHT = 6.0
+# Articles still referring to the event LATER_AFTER_DAYS or more after it.
+LATER_WEIGHT = 6.0
 # Date precision.
-PRECISION_WEIGHT = 15.0
+PRECISION_WEIGHT = 8.5
 # Recently first seen or updated: kept small on purpose (see RECENCY_HALF_LIFE_DAYS).
-RECENCY_WEIGHT = 3.0
+RECENCY_WEIGHT = 2.0
+# Given only to the lead of a day (see lead_bonus): articles referring to the day ...
+DAY_REFERENCES_WEIGHT = 11.0
+# ... those published LATER_AFTER_DAYS or more after it ...
+DAY_LATER_WEIGHT = 23.0
+# ... and the articles published on the day or the next.
+DAY_BURST_WEIGHT = 11.0
 
 # --- shapes of the parts -------------------------------------------------------------------
 
@@ -86,10 +112,21 @@ RANGE_FACTOR = 0.5
 # Modifiers that make the date vaguer; "early", "mid", "late" narrow it and cost nothing.
 MOD_FACTOR = {"APPROX": 0.8, "BEFORE": 0.5, "AFTER": 0.5, "ON_OR_BEFORE": 0.5, "ON_OR_AFTER": 0.5}
 
+# An article refers to an event "later" when published this many days or more after the
+# event's last day (the day's own reporting and the next day's follow-ups are not later).
+LATER_AFTER_DAYS = 3
+# Later references at which the part is full (log-scaled below it).
+LATER_FULL = 20
+# Day references, later day references and day burst at which each is full (log-scaled).
+DAY_FULL = 50
+
 # The recency boost halves every this many days (whole days) since the event was last updated.
 RECENCY_HALF_LIFE_DAYS = 7.0
 
-MAX_SCORE = OUTLETS_WEIGHT + ARTICLES_WEIGHT + CONCENTRATION_WEIGHT + PRECISION_WEIGHT + RECENCY_WEIGHT
+# What an event's own parts give at most: the score of an event that is not a day's lead.
+OWN_MAX = OUTLETS_WEIGHT + ARTICLES_WEIGHT + CONCENTRATION_WEIGHT + LATER_WEIGHT + PRECISION_WEIGHT + RECENCY_WEIGHT
+DAY_MAX = DAY_REFERENCES_WEIGHT + DAY_LATER_WEIGHT + DAY_BURST_WEIGHT
+MAX_SCORE = OWN_MAX + DAY_MAX
 
 # Hosts that name a version of a site rather than a different site.
 _HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
@@ -138,17 +175,28 @@ class Breakdown:
     concentration_points: float
     precision_points: float
     recency_points: float
+    # Articles referring to the event LATER_AFTER_DAYS or more after it, and their points.
+    later: int = 0
+    later_points: float = 0.0
+    # What the event's day gives it as the day's lead (lead_bonus); 0 otherwise.
+    day_points: float = 0.0
 
     @property
-    def score(self) -> float:
-        """The sum of the parts, from 0 to MAX_SCORE (100)."""
+    def own(self) -> float:
+        """The event's own parts, without the day's: from 0 to OWN_MAX."""
         return (
             self.outlets_points
             + self.articles_points
             + self.concentration_points
+            + self.later_points
             + self.precision_points
             + self.recency_points
         )
+
+    @property
+    def score(self) -> float:
+        """The sum of the parts, from 0 to MAX_SCORE (100)."""
+        return self.own + self.day_points
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -298,6 +346,7 @@ def breakdown(features: EventFeatures, now: datetime | None) -> Breakdown:
     conc = min(1.0, math.log1p(around) / math.log1p(CONCENTRATION_FULL))
     prec = precision(features.granularity, features.start, features.end, features.mod)
     rec = recency(features.updated, features.first_seen, now)
+    later = later_references(features.end, [a.published for a in articles])
     return Breakdown(
         outlets=outlets,
         articles=len(articles),
@@ -309,14 +358,29 @@ def breakdown(features: EventFeatures, now: datetime | None) -> Breakdown:
         concentration_points=CONCENTRATION_WEIGHT * conc,
         precision_points=PRECISION_WEIGHT * prec,
         recency_points=RECENCY_WEIGHT * rec,
+        later=later,
+        later_points=LATER_WEIGHT * _log_share(later, LATER_FULL) * prec,
     )
+
+
+def _is_later(published: datetime, day: date) -> bool:
+    return (published.date() - day).days >= LATER_AFTER_DAYS
+
+
+def later_references(end: date, published: Iterable[datetime]) -> int:
+    """How many of the articles (their publication times, one per article) came out
+    LATER_AFTER_DAYS or more after the event's last day."""
+    return sum(1 for p in published if _is_later(p, end))
 
 
 def upper_bound(granularity: str, start: date, end: date, mod: str | None, articles: int) -> float:
     """No event with these dates and at most this many articles scores higher: what a
     `--top` over thousands of events uses to skip reading the mentions of most of them.
 
-    Holds because outlets <= articles, each part grows with its count, concentration and
+    The bound is of the event's own parts (Breakdown.own): the day's part, for a day's
+    lead only, comes on top (lead_bonus).
+
+    Holds because outlets and later references <= articles, each part grows with its count, concentration and
     recency are at most 1, and every weight is >= 0.
     """
     if articles <= 0:
@@ -324,6 +388,7 @@ def upper_bound(granularity: str, start: date, end: date, mod: str | None, artic
     return (
         OUTLETS_WEIGHT * _log_share(articles, OUTLETS_FULL)
         + ARTICLES_WEIGHT * _log_share(articles, ARTICLES_FULL)
+        + LATER_WEIGHT * _log_share(articles, LATER_FULL) * precision(granularity, start, end, mod)
         + CONCENTRATION_WEIGHT
         + PRECISION_WEIGHT * precision(granularity, start, end, mod)
         + RECENCY_WEIGHT
@@ -339,3 +404,77 @@ def rank_key(score: float, outlets: int, start: date, end: date, event_id: str) 
     """Sort key, best first: the score as shown (2 decimals), then more outlets, the
     earlier date, the id; deterministic whatever order events come in."""
     return (-round(score, 2), -outlets, start, end, event_id)
+
+
+# --- the day's part: for the lead of each day, among the events read together -------------
+
+
+class DayStats(NamedTuple):
+    """What a day's part weighs (see the module docstring), in distinct articles."""
+
+    references: int
+    later: int
+    burst: int
+
+
+def published_articles(events: Iterable[EventFeatures]) -> dict[date, set[str]]:
+    """The articles of the events' mentions by the day (UTC) they were published."""
+    out: dict[date, set[str]] = {}
+    for f in events:
+        for m in f.mentions:
+            out.setdefault(m.published.date(), set()).add(m.article)
+    return out
+
+
+def day_stats(events: Iterable[EventFeatures], published: dict[date, set[str]]) -> dict[date, DayStats]:
+    """The stats of each day some day-precise event of `events` falls on: the articles that
+    refer to the day, those LATER_AFTER_DAYS or more after it, and of `published` (the
+    articles of all the events read, by publication day: published_articles) those
+    published on the day or the next."""
+    refs: dict[date, set[str]] = {}
+    later: dict[date, set[str]] = {}
+    for f in events:
+        if f.granularity != "day":
+            continue
+        day_refs = refs.setdefault(f.start, set())
+        day_later = later.setdefault(f.start, set())
+        for m in f.mentions:
+            day_refs.add(m.article)
+            if _is_later(m.published, f.start):
+                day_later.add(m.article)
+    out = {}
+    for day, articles in refs.items():
+        burst = len(published.get(day, ()))
+        if day < date.max:
+            burst += len(published.get(day + _DAY, ()))
+        out[day] = DayStats(len(articles), len(later[day]), burst)
+    return out
+
+
+def lead_bonus(stats: DayStats) -> float:
+    """The points the lead of a day with these stats gets, from 0 to DAY_MAX."""
+    return (
+        DAY_REFERENCES_WEIGHT * _log_share(stats.references, DAY_FULL)
+        + DAY_LATER_WEIGHT * _log_share(stats.later, DAY_FULL)
+        + DAY_BURST_WEIGHT * _log_share(stats.burst, DAY_FULL)
+    )
+
+
+def day_leads(
+    events: Iterable[tuple[str, EventFeatures, Breakdown]], stats: dict[date, DayStats]
+) -> dict[str, float]:
+    """The lead of each day, (event id -> its day points): of the day-precise events
+    (id, features, breakdown of its own parts), the first by rank_key of its own parts."""
+    best: dict[date, tuple[tuple[float, int, date, date, str], str]] = {}
+    for event_id, f, b in events:
+        if f.granularity != "day" or f.start not in stats:
+            continue
+        key = rank_key(b.own, b.outlets, f.start, f.end, event_id)
+        if f.start not in best or key < best[f.start][0]:
+            best[f.start] = (key, event_id)
+    return {event_id: lead_bonus(stats[day]) for day, (_, event_id) in best.items()}
+
+
+def with_day(b: Breakdown, points: float) -> Breakdown:
+    """The breakdown with the day's part (0 for an event that is not its day's lead)."""
+    return dataclasses.replace(b, day_points=points)

@@ -157,10 +157,10 @@ def timeline(store: Store, q: TimelineQuery, *, now: datetime | None = None) -> 
         candidates = s.connection().execute(
             stmt.with_only_columns(Event.pk, Event.id, Event.granularity, Event.start, Event.end, Event.mod)
         ).all()
-        chosen = _top(s, candidates, q.top, now)
+        chosen, leads = _top(s, candidates, q.top, now)
         position = {pk: i for i, pk in enumerate(chosen)}
         events = sorted(s.scalars(select(Event).where(Event.pk.in_(chosen))), key=lambda e: position[e.pk])
-        return _views(s, events, now)
+        return _views(s, events, now, leads)
 
 
 def get_event(store: Store, event_id: str, *, now: datetime | None = None) -> EventView | None:
@@ -172,40 +172,106 @@ def get_event(store: Store, event_id: str, *, now: datetime | None = None) -> Ev
     with store.read() as s:
         exact = list(s.scalars(select(Event).where(Event.id == event_id)))
         if exact:
-            return _views(s, exact, now)[0]
+            return _views(s, exact, now, _leads_of_day(s, exact[0], now))[0]
         matching = Event.id.startswith(event_id, autoescape=True)
         rows = list(s.scalars(select(Event).where(matching).limit(2)))
         if len(rows) > 1:
             count = s.scalar(select(func.count()).select_from(Event).where(matching))
             raise UsageError(f"ambiguous: {count} events start with {event_id} (give more of the id)")
-        return _views(s, rows, now)[0] if rows else None
+        return _views(s, rows, now, _leads_of_day(s, rows[0], now))[0] if rows else None
 
 
-def _top(s: Session, candidates: Sequence[Row[Unpack[tuple[Any, ...]]]], n: int, now: datetime | None) -> list[int]:
-    """The keys of the n best candidates by rank.rank_key, in the candidates' order.
+def _leads_of_day(s: Session, event: Event, now: datetime | None) -> dict[str, float]:
+    """The day's part of the lead of the event's day, as the whole timeline (no filter) scores it."""
+    if event.granularity != "day":
+        return {}
+    day = event.start
+    rows = s.connection().execute(
+        select(Event.pk, Event.id, Event.granularity, Event.start, Event.end, Event.mod).where(
+            Event.granularity == "day", Event.start == day
+        )
+    ).all()
+    features = _features(s, rows)
+    ids = {r.pk: r.id for r in rows}
+    try:
+        upto = datetime(day.year, day.month, day.day) + timedelta(days=2)
+    except OverflowError:
+        upto = datetime.max
+    published = _published(
+        s,
+        select(Mention.event_pk).where(
+            Mention.event_pk.is_not(None),
+            Mention.entry_id.in_(
+                select(Entry.id).where(Entry.published >= datetime(day.year, day.month, day.day), Entry.published < upto)
+            ),
+        ),
+    )
+    stats = rank.day_stats(features.values(), published)
+    return rank.day_leads(((ids[pk], f, rank.breakdown(f, now)) for pk, f in features.items()), stats)
 
-    candidates: (pk, id, granularity, start, end, mod) rows. Scoring
-    reads an event's mentions; most events of a big story have one or two articles, and
-    rank.upper_bound from the article count alone shows they cannot make the top. So
-    events are scored from the highest bound down, until the bound falls below the n-th
-    best score found.
+
+def _published(s: Session, event_pks: Select[Any] | Sequence[int]) -> dict[date, set[str]]:
+    """rank.published_articles of the mentions of these events (keys, or a SELECT of them)."""
+    out: dict[date, set[str]] = defaultdict(set)
+    chunks: list[Any] = (
+        [event_pks] if isinstance(event_pks, Select) else [event_pks[i : i + _CHUNK] for i in range(0, len(event_pks), _CHUNK)]
+    )
+    for chunk in chunks:
+        rows = s.connection().execute(
+            select(Entry.link, Entry.title, Entry.published, Feed.name)
+            .distinct()
+            .join(Mention, Mention.entry_id == Entry.id)
+            .join(Feed, Feed.id == Entry.feed_id)
+            .where(Mention.event_pk.in_(chunk))
+        )
+        for link, title, published, feed in rows:
+            out[to_aware_utc(published).date()].add(link or f"{feed}\x00{title}")
+    return out
+
+
+def _top(
+    s: Session, candidates: Sequence[Row[Unpack[tuple[Any, ...]]]], n: int, now: datetime | None
+) -> tuple[list[int], dict[str, float]]:
+    """The keys of the n best candidates by rank.rank_key, in the candidates' order, and
+    the day's part of each day's lead (rank.day_leads; event id -> points).
+
+    candidates: (pk, id, granularity, start, end, mod) rows. Day-precise candidates are
+    all scored (a day's lead is the best of its day, and its day's part counts the day's
+    references). For the others, scoring reads an event's mentions; most events of a big
+    story have one or two articles, and rank.upper_bound from the article count alone shows
+    they cannot make the top. So they are scored from the highest bound down, until the
+    bound falls below the n-th best score found.
     """
-    if len(candidates) <= n:
-        return [c.pk for c in candidates]
     by_pk = {c.pk: c for c in candidates}
     pks = list(by_pk)
+    day_pks = [c.pk for c in candidates if c.granularity == "day"]
+    day_features: dict[int, rank.EventFeatures] = {}
+    for i in range(0, len(day_pks), _CHUNK):
+        day_features.update(_features(s, [by_pk[pk] for pk in day_pks[i : i + _CHUNK]]))
+    stats = rank.day_stats(day_features.values(), _published(s, pks) if day_features else {})
+    own = {pk: rank.breakdown(f, now) for pk, f in day_features.items()}
+    leads = rank.day_leads(((by_pk[pk].id, f, own[pk]) for pk, f in day_features.items()), stats)
+    if len(candidates) <= n:
+        return [c.pk for c in candidates], leads
+    keys: dict[int, tuple[float, int, date, date, str]] = {}
+    for pk, b in own.items():
+        c = by_pk[pk]
+        keys[pk] = rank.rank_key(b.score + leads.get(c.id, 0.0), b.outlets, c.start, c.end, c.id)
+    others = [pk for pk in pks if pk not in day_features]
     articles: dict[int | None, int] = {}
-    for i in range(0, len(pks), _CHUNK):
+    for i in range(0, len(others), _CHUNK):
         # Entries, not articles: one article in two feeds is two entries, so this bounds it.
-        for pk, count in s.connection().execute(
+        for event_pk, count in s.connection().execute(
             select(Mention.event_pk, func.count(Mention.entry_id.distinct()))
-            .where(Mention.event_pk.in_(pks[i : i + _CHUNK]))
+            .where(Mention.event_pk.in_(others[i : i + _CHUNK]))
             .group_by(Mention.event_pk)
         ):
-            articles[pk] = count
-    bounds = {c.pk: rank.upper_bound(c.granularity, c.start, c.end, c.mod, articles.get(c.pk, 0)) for c in candidates}
-    order = sorted(pks, key=lambda pk: -bounds[pk])
-    keys: dict[int, tuple[float, int, date, date, str]] = {}
+            articles[event_pk] = count
+    bounds = {
+        pk: rank.upper_bound(by_pk[pk].granularity, by_pk[pk].start, by_pk[pk].end, by_pk[pk].mod, articles.get(pk, 0))
+        for pk in others
+    }
+    order = sorted(others, key=lambda pk: -bounds[pk])
     for i in range(0, len(order), _CHUNK):
         if len(keys) >= n:
             nth = heapq.nsmallest(n, keys.values())[-1]
@@ -219,7 +285,7 @@ def _top(s: Session, candidates: Sequence[Row[Unpack[tuple[Any, ...]]]], n: int,
             c = by_pk[pk]
             keys[pk] = rank.rank_key(b.score, b.outlets, c.start, c.end, c.id)
     chosen = set(heapq.nsmallest(n, keys, key=keys.__getitem__))
-    return [c.pk for c in candidates if c.pk in chosen]
+    return [c.pk for c in candidates if c.pk in chosen], leads
 
 
 def _features(s: Session, events: Sequence[Row[Unpack[tuple[Any, ...]]]]) -> dict[int, rank.EventFeatures]:
@@ -268,7 +334,12 @@ _ORIGIN = case(
 )
 
 
-def _views(s: Session, events: Sequence[Event], now: datetime | None) -> list[EventView]:
+def _views(
+    s: Session, events: Sequence[Event], now: datetime | None, leads: dict[str, float] | None = None
+) -> list[EventView]:
+    """The events as views with their mentions and scores. leads: the day's part of each
+    day's lead (rank.day_leads) when the events are not all that was read (a --top);
+    None: found among `events`."""
     if not events:
         return []
     by_event: dict[int | None, list[MentionView]] = defaultdict(list)
@@ -296,11 +367,20 @@ def _views(s: Session, events: Sequence[Event], now: datetime | None) -> list[Ev
                     origin=origin,
                 )
             )
+    features_of = {}
+    for e in events:
+        features_of[e.pk] = event_features(
+            e.granularity, e.start, e.end, e.mod, to_aware_utc(e.first_seen), to_aware_utc(e.updated),
+            tuple(by_event.get(e.pk, ())),
+        )
+    own = {pk: rank.breakdown(f, now) for pk, f in features_of.items()}
+    if leads is None:
+        stats = rank.day_stats(features_of.values(), rank.published_articles(features_of.values()))
+        leads = rank.day_leads(((e.id, features_of[e.pk], own[e.pk]) for e in events), stats)
     views = []
     for e in events:
         mentions = tuple(by_event.get(e.pk, ()))
         first_seen, updated = to_aware_utc(e.first_seen), to_aware_utc(e.updated)
-        features = event_features(e.granularity, e.start, e.end, e.mod, first_seen, updated, mentions)
         views.append(
             EventView(
                 id=e.id,
@@ -314,7 +394,7 @@ def _views(s: Session, events: Sequence[Event], now: datetime | None) -> list[Ev
                 first_seen=first_seen,
                 updated=updated,
                 mentions=mentions,
-                score=rank.score_event(features, now),
+                score=own[e.pk].score + leads.get(e.id, 0.0),
             )
         )
     return views
