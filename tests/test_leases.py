@@ -18,6 +18,7 @@ from tracker.store.leases import (
     CLAIMED,
     GONE,
     HELD,
+    MISSING,
     NOT_DUE,
     Claim,
     claim_feed,
@@ -141,7 +142,11 @@ def test_claims_racing_in_threads_exactly_one_wins(tracker: Tracker) -> None:
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert sorted(outcomes.values()) == sorted([CLAIMED] + [HELD] * (len(owners) - 1)), outcomes
+    # One wins; the others find it held, or (PostgreSQL: claims do not wait for each other)
+    # its row locked by the winner's claim right now, SKIP LOCKED: MISSING, look again later.
+    assert len(outcomes) == len(owners), outcomes
+    assert sorted(outcomes.values()).count(CLAIMED) == 1, outcomes
+    assert set(outcomes.values()) - {CLAIMED} <= {HELD, MISSING}, outcomes
     [winner] = [me for me, status in outcomes.items() if status == CLAIMED]
     assert leases(tracker.store)["news"][0] == winner
     tracker.close()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tracker.clock import to_aware_utc, to_naive_utc
 from tracker.config import FeedConfig
 from tracker.errors import StoreError
-from tracker.store.db import create_sqlite_engine, display_url, ensure_schema, schema_state
+from tracker.store.db import ROW_LOCKS, create_sqlite_engine, display_url, ensure_schema, schema_state
 from tracker.store.models import Entry, Feed
 
 if TYPE_CHECKING:
@@ -96,6 +96,9 @@ class Store:
         self._reader = sessionmaker(
             bind=self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
         )
+        self._row_writer = sessionmaker(
+            bind=self.engine.execution_options(sqlite_begin="IMMEDIATE", **{ROW_LOCKS: True}), expire_on_commit=False
+        )
         # Plain connections for the statements every poll runs, 304s included: an ORM
         # session around one statement was most of a not-modified poll's CPU time.
         self._core_writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -122,6 +125,17 @@ class Store:
         """One write transaction (BEGIN IMMEDIATE): committed on success, rolled back on error."""
         try:
             with self._writer.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database write failed: {exc.__class__.__name__}: {exc}") from exc
+
+    @contextmanager
+    def write_rows(self) -> Iterator[Session]:
+        """A write transaction for statements that lock the rows they touch themselves (one
+        feed row's lease): on PostgreSQL it does not queue behind the store-wide write lock
+        that merges and polls take; on SQLite it is write()."""
+        try:
+            with self._row_writer.begin() as session:
                 yield session
         except SQLAlchemyError as exc:
             raise StoreError(f"database write failed: {exc.__class__.__name__}: {exc}") from exc

@@ -146,7 +146,7 @@ def _create_postgresql_engine(url: str, *, read_only: bool) -> Engine:
             conn.exec_driver_sql(f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ{access}")
         elif read_only:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-        else:
+        elif not conn.get_execution_options().get(ROW_LOCKS, False):
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
 
     return engine
@@ -157,6 +157,12 @@ def backend(engine_or_url: Engine | str) -> str:
     if isinstance(engine_or_url, Engine):
         return engine_or_url.dialect.name
     return make_url(engine_or_url).get_backend_name()
+
+
+# An execution option: a write transaction that locks only the rows it touches (SELECT
+# ... FOR UPDATE) and so need not wait for PG_WRITE_LOCK (Store.write_rows). SQLite has
+# one writer at a time whatever it says.
+ROW_LOCKS = "tracker_row_locks"
 
 
 def _begin_mode(conn: Connection) -> str:

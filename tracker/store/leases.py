@@ -129,9 +129,10 @@ def claim_feed(
 
     One short write transaction; the row is locked FOR UPDATE SKIP LOCKED, so a daemon
     never waits for another's claim of the same feed (it finds MISSING, and looks again
-    later). The time is read once the transaction holds the row. Raises StoreError.
+    later). The time is read once the transaction holds the row. It locks that row alone
+    (Store.write_rows): on PostgreSQL claims never queue behind merges. Raises StoreError.
     """
-    with store.write() as s:
+    with store.write_rows() as s:
         row = s.execute(_ROW.where(Feed.name == name).with_for_update(skip_locked=True)).one_or_none()
         if row is None:
             return Claim(MISSING)
@@ -149,8 +150,9 @@ def claim_feed(
 
 
 def release_feed(store: Store, name: str, *, me: str) -> bool:
-    """Give the lease back (the poll wrote the next due time); True if it was still ours."""
-    with store.write() as s:
+    """Give the lease back (the poll wrote the next due time); True if it was still ours.
+    One row's UPDATE, so no store-wide lock (Store.write_rows)."""
+    with store.write_rows() as s:
         result = s.execute(
             update(Feed)
             .where(Feed.name == name, Feed.lease_owner == me)
@@ -166,6 +168,8 @@ def renew_feeds(store: Store, until: Callable[[str], datetime], names: Sequence[
     lost: list[str] = []
     if not names:
         return lost
+    # Several rows at once: under the store-wide write lock (not write_rows), so that it can
+    # never deadlock with a transaction that updates feed rows in another order.
     with store.write() as s:
         for name in names:
             result = s.execute(
