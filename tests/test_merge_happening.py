@@ -162,3 +162,62 @@ def test_a_shared_name_and_keyword_do_not_make_one_happening_in_a_year() -> None
     a = mention("a:1", "Harbourline expanded its union contract in 2022 to cover crane operators.", {"2022": Y2022})
     b = mention("b:1", "Harbourline opened a new terminal in 2022, its union said.", {"2022": Y2022}, hours=1)
     assert len(merge(a + b)) == 2
+
+
+# --- issue 12: what each date dates, who acts, and words that only say "it started" --------
+
+EVERYTHING = TopicMatcher({})
+
+
+def tagged(source: str, text: str, published: datetime) -> list[KeyedMention]:
+    """The mentions of a one-paragraph article, dated by the tagger, with no topics."""
+    found = find_mentions(title="", text=text, published=published, matcher=EVERYTHING)
+    return [KeyedMention(m, source, published, published) for m in found]
+
+
+WED = datetime(2022, 9, 14, 9, 0, tzinfo=UTC)  # a Wednesday
+
+
+def test_the_same_act_by_two_named_people_on_one_day_is_two_happenings() -> None:
+    a = tagged("filings:1", "Orbix (NYSE:ORBX) COO Dana Whitlock sold 41,200 shares of the company's stock in a "
+               "trade that settled on Monday, September 12th.", WED)
+    b = tagged("filings:2", "Orbix (NYSE:ORBX) Director Teodor Vrabie sold 88,310 shares of the firm's stock in a "
+               "trade that settled on Monday, September 12th.", WED)
+    assert len(a) == len(b) == 1
+    assert same_event(a[0], b[0]) is None
+    assert not together(merge(a + b), "filings:1", "filings:2")
+
+
+def test_the_same_act_by_one_person_named_two_ways_is_one_happening() -> None:
+    a = tagged("filings:1", "Orbix (NYSE:ORBX) COO Dana Whitlock sold 41,200 shares of the company's stock in a "
+               "trade that settled on Monday, September 12th.", WED)
+    b = tagged("filings:3", "Chief operating officer Dana Whitlock sold 41,200 shares of Orbix stock in a trade "
+               "that settled on Monday, September 12th.", WED)
+    assert same_event(a[0], b[0]) is not None
+    assert together(merge(a + b), "filings:1", "filings:3")
+
+
+def test_starting_beside_two_dates_is_no_evidence_of_one_happening() -> None:
+    a = tagged("dev-blog:1", "Starting in March 2023, we will retire several legacy report formats in the billing "
+               "API.", datetime(2023, 1, 20, 9, 0, tzinfo=UTC))
+    b = tagged("dev-blog:2", "Starting at the end of March 2023, SDK builds will ship every other month, "
+               "continuing through July.", datetime(2023, 2, 8, 9, 0, tzinfo=UTC))
+    assert a and b
+    assert same_event(a[0], b[0]) is None
+    c = tagged("dev-blog:3", "Starting in March 2023, the billing API will no longer accept the legacy report "
+               "formats.", datetime(2023, 1, 25, 9, 0, tzinfo=UTC))
+    assert same_event(a[0], c[0]) is not None
+
+
+def test_two_people_of_one_article_doing_the_same_on_one_day_stay_apart() -> None:
+    text = ("Orbix (NYSE:ORBX) SVP Marta Quell sold 12,000 shares of the company's stock in a trade on Monday, "
+            "September 12th. Orbix (NYSE:ORBX) CEO Piet Andersen sold 90,000 shares of Orbix stock in a trade on "
+            "Monday, September 12th.")
+    found = tagged("filings:9", text, WED)
+    assert len(found) == 2
+    assert len(merge(found)) == 2
+    # The same person's sale told twice in one article is one happening.
+    text = ("Orbix (NYSE:ORBX) SVP Marta Quell sold 12,000 shares of the company's stock in a trade on Monday, "
+            "September 12th. Filings show SVP Marta Quell sold the 12,000 Orbix shares in a trade on Monday, "
+            "September 12th.")
+    assert len(merge(tagged("filings:10", text, WED))) == 1

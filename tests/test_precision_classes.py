@@ -270,3 +270,40 @@ def test_two_days_or_days_not_in_a_row_stay_days() -> None:
     assert ("Sunday", "2024-04-14") in events("The volunteers dug the trench on Sunday and Tuesday.")
     found = events("The school held its fair on Sunday, its concert on Monday.")
     assert ("Sunday", "2024-04-14") in found and all("/" not in value for _, value in found)
+
+
+# --- year-in-a-name: a year that names a thing beside the date of the happening ----------------
+
+
+def test_a_year_naming_a_thing_beside_another_date_is_no_event() -> None:
+    found = events("2025 pocket diary is on sale today!")
+    assert ("today", "2024-04-17") in found and all(expr != "2025" for expr, _ in found)
+    found = events("The 2025 road atlas went to the printers on Monday.")
+    assert ("Monday", "2024-04-15") in found and all(expr != "2025" for expr, _ in found)
+
+
+def test_a_year_that_dates_the_happening_stays() -> None:
+    assert ("2025", "2025") in events("The pocket diary will go on sale in 2025, the printer announced today.")
+    assert ("2022", "2022") in events("The 2022 road atlas sold out within a week.")
+
+
+# --- off-topic: a person's past told in a relative clause ------------------------------------
+
+
+def test_with_topics_a_persons_past_in_a_relative_clause_is_background() -> None:
+    text = ("The river flood has cut off the town. Jonas Berg, who joined the rescue service in 2021, led the "
+            "flood crews on Tuesday.")
+    found = events(text, matcher=FLOOD)
+    assert ("Tuesday", "2024-04-16") in found and all(expr != "2021" for expr, _ in found)
+    text = ("Lena Sorel was chief engineer at the river authority, for which she had worked on dams in Austria "
+            "before moving to the flood office in 2022.")
+    assert events(text, matcher=FLOOD) == []
+
+
+def test_with_topics_a_recent_act_in_a_relative_clause_stays() -> None:
+    text = "Jonas Berg, who led the flood crews on Tuesday, has been promoted."
+    assert ("Tuesday", "2024-04-16") in events(text, matcher=FLOOD)
+    text = "The river flood, which began in March 2023, has cost the region dearly."
+    assert ("March 2023", "2023-03") in events(text, matcher=FLOOD)
+    text = "Jonas Berg joined the flood rescue service in 2021."
+    assert ("2021", "2021") in events(text, matcher=FLOOD)

@@ -217,9 +217,15 @@ def find_mentions(
             del by_sentence[index]
     for index, tms in list(by_sentence.items()):
         joined = _join_ranges(text, sentences[index].start, _without_cells(text, tms))
+        joined = _without_name_years(text, sentences[index], joined)
         if matcher:
-            # a topic follows a story: what ended years before the article is its background
-            joined = [tm for tm in joined if tm.interval is not None and tm.interval[1] >= horizon]
+            # a topic follows a story: what ended years before the article is its background,
+            # and so is a person's past told in a relative clause ("X, who joined in 1998")
+            joined = [
+                tm for tm in joined
+                if tm.interval is not None and tm.interval[1] >= horizon
+                and not _past_in_aside(text, sentences[index], tm, published)
+            ]
         if joined:
             by_sentence[index] = joined
         else:
@@ -255,6 +261,54 @@ def _without_cells(text: str, tms: list[TemporalLike]) -> list[TemporalLike]:
             and _HAS_YEAR.search(nxt.text) and not text[tm.end : nxt.start].strip()
         )
     ]
+
+
+# "the 2022 calendar", "2022 wall calendar": a bare year right before a lower-case word, at
+# the start of its sentence or after a determiner, modifies a noun.
+_NAME_YEAR_BEFORE = re.compile(r"(?:^|\b(?:the|a|an|its|his|her|their|our|my|your|this|that)\s+)$", re.IGNORECASE)
+_NAME_YEAR_AFTER = re.compile(r"^\s+[^\W\d_A-Z]")
+
+
+def _without_name_years(text: str, sentence: Sentence, tms: list[TemporalLike]) -> list[TemporalLike]:
+    """A year that names a thing ("the 2022 calendar is out today", "2023 models arrive this
+    week") when another date of the sentence, outside that year, dates what happens: the
+    year is part of the name, the other date is the happening's."""
+    out = []
+    for tm in tms:
+        if tm.granularity == "year" and tm.interval is not None and re.fullmatch(r"\d{4}", tm.text.strip()):
+            lo, hi = tm.interval
+            before = text[sentence.start : tm.start].lstrip(" \t\"“'‘([")
+            if (
+                _NAME_YEAR_BEFORE.search(before)
+                and _NAME_YEAR_AFTER.match(text[tm.end : min(sentence.end, tm.end + 20)])
+                and any(
+                    o is not tm and o.interval is not None and (o.interval[1] < lo or o.interval[0] > hi)
+                    for o in tms
+                )
+            ):
+                continue
+        out.append(tm)
+    return out
+
+
+# ", who joined the company in 1998", ", for which he had worked ... in 2007": a relative
+# clause about a person or (with a preposition) a thing, which tells background. A bare
+# ", which began on May 2" often dates the story's own happening: not this.
+_PAST_ASIDE = re.compile(
+    r",\s+(?:who|whom|whose|(?:for|in|at|with|of|by|under|from|to)\s+(?:which|whom))\s[^,;:()\[\]\"“”—–]*$",
+    re.IGNORECASE,
+)
+# An aside dates background only when its date is this long before the article.
+ASIDE_PAST_DAYS = 365
+
+
+def _past_in_aside(text: str, sentence: Sentence, tm: TemporalLike, published: datetime) -> bool:
+    """The date is in a relative clause about someone's or something's past, a year or more
+    before the article: "Jane Doe, who joined the agency in 2007, said ..." (with topics,
+    background, not the story)."""
+    if tm.interval is None or tm.interval[1] > published.date() - timedelta(days=ASIDE_PAST_DAYS):
+        return False
+    return _PAST_ASIDE.search(text[sentence.start : tm.start]) is not None
 
 
 def _states_nothing(sentence: Sentence, found: Sequence[TemporalLike]) -> bool:

@@ -21,7 +21,14 @@ from typing import NamedTuple
 
 from tracker.clock import to_aware_utc
 from tracker.events.mentions import RANGE, EventMention
-from tracker.events.text import date_heads, deletion_keys, is_anaphoric, one_edit_apart, starts_with_pronoun
+from tracker.events.text import (
+    date_heads,
+    deletion_keys,
+    is_anaphoric,
+    one_edit_apart,
+    starts_with_pronoun,
+    term_tokens,
+)
 
 __all__ = [
     "KeyedMention",
@@ -67,6 +74,13 @@ FUZZY_WEIGHT = 0.5
 # of the very same period, never with a finer date inside it (which it could not have moved,
 # but would join on the words of a story alone) nor a wider one.
 VAGUE_DAYS = 7
+# Words that say where a happening stands in time, not what it is: "Starting in January"
+# and "starting at the end of January" share no happening. Never evidence on their own.
+ASPECT_WORDS = frozenset({"start", "begin", "continu", "finish", "resum", "onward", "onwards"})
+# The capitalised run of words a sentence opens with, before its first lower-case word:
+# its subject when it names someone ("Acme CFO Jane Roe sold ...").
+_OPENING_WORD = re.compile(r"[^\W\d_][\w'’.&-]*")
+OPENING_WORDS = 12
 _COUNTED_BACK = re.compile(
     r"\b(?:months?|years?|decades?|centuries|century)\s+(?:ago|earlier|later|before|after|back|on)\b", re.IGNORECASE
 )
@@ -122,7 +136,7 @@ class Prepared:
     date; its total weight; its long terms (for typos); its canonical place."""
 
     __slots__ = ("km", "mention", "key", "source", "order", "heads", "event", "weights", "total", "long",
-                 "start", "end", "span", "vague")
+                 "start", "end", "span", "vague", "actors")
 
     def __init__(self, km: KeyedMention) -> None:
         m = km.mention
@@ -144,6 +158,56 @@ class Prepared:
         self.long = frozenset(t for t in m.terms if len(t) >= FUZZY_MIN_LENGTH)
         self.start, self.end, self.span = m.start, m.end, m.granularity == RANGE
         self.vague = is_vague(m)
+        self.actors = opening_names(m.quote)
+
+
+def opening_names(quote: str) -> tuple[frozenset[str], ...]:
+    """Runs of two or more capitalised words (as stems, no stopwords or date words) a
+    sentence opens with: its subject when it names someone ("Acme CFO Jane Roe sold ..."
+    gives {cfo, jane, roe}; "Acme (NYSE:ACM) insider John Doe sold ..." {john, doe}). The
+    opening ends at the first lower-case word after such a run, or at one not followed by
+    a capitalised word ("insider John Doe" goes on). A quote cut before its start ("…")
+    has no opening."""
+    if quote.startswith("…"):
+        return ()
+    words = list(_OPENING_WORD.finditer(quote))[:OPENING_WORDS]
+    runs: list[frozenset[str]] = []
+    current: list[str] = []
+    last_end = 0
+
+    def flush() -> None:
+        stems = frozenset(stem for _, stem, _, _ in term_tokens(" ".join(current)))
+        if len(stems) >= 2:
+            runs.append(stems)
+
+    for k, m in enumerate(words):
+        word = m.group()
+        if word[0].isupper():
+            if current and not quote[last_end : m.start()].strip():
+                current.append(word)
+            else:
+                flush()
+                current = [word]
+            last_end = m.end()
+            continue
+        flush()
+        current = []
+        following = words[k + 1].group() if k + 1 < len(words) else ""
+        if runs or not following[:1].isupper():
+            break
+    else:
+        flush()
+    return tuple(runs)
+
+
+def _different_actors(p: Prepared, q: Prepared) -> bool:
+    """Both sentences open with a name of two or more words the other never mentions
+    ("Acme CFO Jane Roe sold shares on Thursday" / "Acme director John Doe sold shares on
+    Thursday"): the same act by different people is two happenings."""
+    if not p.actors or not q.actors:
+        return False
+    a_terms, b_terms = p.mention.terms, q.mention.terms
+    return any(not (run & b_terms) for run in p.actors) and any(not (run & a_terms) for run in q.actors)
 
 
 def is_vague(m: EventMention) -> bool:
@@ -269,7 +333,7 @@ def _share_what(a: EventMention, b: EventMention, keywords: bool = True) -> bool
     happened) and, with `keywords`, beyond topic keywords (every mention of the topic has
     them). A typo is never evidence: only words both spell alike count."""
     names = a.names | b.names  # a name in either article is a name in both
-    shared = (a.terms & b.terms) - names
+    shared = (a.terms & b.terms) - names - ASPECT_WORDS
     return bool(shared - a.keywords - b.keywords if keywords else shared)
 
 
@@ -320,7 +384,7 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
         return None
     if ma.fingerprint == mb.fingerprint and a.source != b.source:
         return 1.0  # the same sentence with the same date: syndicated or copied
-    if a.source == b.source and _continues(ma, mb):
+    if a.source == b.source and _continues(ma, mb) and not _different_actors(p, q):
         return max(score, _threshold(ma, mb))
     if a.source != b.source and _same_span(ma, mb):
         return max(score, _threshold(ma, mb))
@@ -334,7 +398,8 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
         repeated = ma.expression.strip().lower() == mb.expression.strip().lower()
         if score < THRESHOLD_SAME_SOURCE and not repeated:
             return None
-        return score
+        # Two people of one article doing the same thing on one day are two happenings.
+        return None if _different_actors(p, q) else score
     # Most compared pairs score low and have different dates: cheap checks first.
     equal = ma.start == mb.start and ma.end == mb.end
     if not equal and score < _threshold(ma, mb):
@@ -342,6 +407,8 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
     if equal and _dated_topic_word(ma, mb, p.heads, q.heads):
         return score
     if score < _threshold(ma, mb):
+        return None
+    if _different_actors(p, q):
         return None
     if not _wide(ma, mb):
         # Within a month, a topic word beside the same names and date is evidence ("the
@@ -366,7 +433,7 @@ def _share_event_word(a: EventMention, b: EventMention, ha: frozenset[str], hb: 
     operators' strike" share "crane operators"; "went on strike last year at the terminals"
     and "terminal revenue fell in 2022" share only a word near the date, not what it dates."""
     shared = (ha & (b.focus | hb)) | ((a.focus | ha) & hb)
-    return bool(shared - a.names - b.names - a.keywords - b.keywords)
+    return bool(shared - a.names - b.names - a.keywords - b.keywords - ASPECT_WORDS)
 
 
 def _continues(a: EventMention, b: EventMention) -> bool:

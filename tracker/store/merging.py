@@ -81,10 +81,12 @@ log = logging.getLogger(__name__)
 WHOLE_WINDOW = 8
 # The merging rules the stored events follow (merge_state.scheme): 1, similarity depends
 # on the two mentions alone (tracker/events/merge.py); 2, a vague mention ("two years
-# ago", "about 2009") links only with mentions of exactly its period. Bump it when merge()
-# changes what it makes of stored mentions; databases made before are merged again once
-# (remerge_all).
-MERGE_SCHEME = 2
+# ago", "about 2009") links only with mentions of exactly its period; 3, within a month
+# what each date dates must be in the other mention, different people opening the two
+# sentences make two happenings, and "starting"-like words are no evidence. Bump it when
+# merge() changes what it makes of stored mentions; databases made before are merged
+# again once (remerge_all).
+MERGE_SCHEME = 3
 
 _MENTIONS = cast(Table, Mention.__table__)
 _EVENTS = cast(Table, Event.__table__)
