@@ -20,6 +20,7 @@ Each run copies the built database, so every measured poll starts from the same 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import shutil
 import statistics
 import sys
@@ -164,6 +165,7 @@ def main() -> int:
     ap.add_argument("--on-topic", type=float, default=0.10)
     ap.add_argument("--new", type=int, default=5, help="articles of the polled feed (all about the story)")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--profile", type=Path, metavar="FILE", help="cProfile the polls into the story (pstats to FILE; slower)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tracker-storymerge-") as tmp_name:
         tmp = Path(tmp_name)
@@ -188,7 +190,13 @@ def main() -> int:
             wal = built.with_name(built.name + "-wal")
             if wal.exists():  # normally checkpointed away when the last connection closed
                 shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+            profiler = cProfile.Profile() if args.profile else None
+            if profiler is not None:
+                profiler.enable()
             poll = one_feed_poll(config(tmp, copy, story, extra))
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
             with_story.append(poll)
             print(f"run {run + 1}: into the story {poll.seconds:.2f} s (write lock held {poll.locked:.2f} s, "
                   f"{poll.locked / poll.seconds:.0%}; apply_mentions {poll.applying:.2f} s, planned outside the lock "

@@ -136,7 +136,7 @@ class Prepared:
     date; its total weight; its long terms (for typos); its canonical place."""
 
     __slots__ = ("km", "mention", "key", "source", "order", "heads", "event", "weights", "total", "long",
-                 "start", "end", "span", "vague", "actors")
+                 "start", "end", "span", "vague", "actors", "days", "what", "what_kw")
 
     def __init__(self, km: KeyedMention) -> None:
         m = km.mention
@@ -159,6 +159,13 @@ class Prepared:
         self.start, self.end, self.span = m.start, m.end, m.granularity == RANGE
         self.vague = is_vague(m)
         self.actors = opening_names(m.quote)
+        # For _link, computed once per mention instead of once per pair (the pairs of a
+        # neighbourhood are tens of thousands): its length in days, and its words that
+        # can say what happened (_share_what: (A & B) - names - aspects - keywords equals
+        # (A - own names - aspects - own keywords) & the same of B).
+        self.days = (m.end - m.start).days + 1
+        self.what = m.terms - m.names - ASPECT_WORDS
+        self.what_kw = self.what - m.keywords
 
 
 def opening_names(quote: str) -> tuple[frozenset[str], ...]:
@@ -337,6 +344,13 @@ def _share_what(a: EventMention, b: EventMention, keywords: bool = True) -> bool
     return bool(shared - a.keywords - b.keywords if keywords else shared)
 
 
+def _share_what_prepared(p: Prepared, q: Prepared, keywords: bool = True) -> bool:
+    """_share_what(p.mention, q.mention, keywords) from what Prepared computed once."""
+    if keywords:
+        return not p.what_kw.isdisjoint(q.what_kw)
+    return not p.what.isdisjoint(q.what)
+
+
 def _compatible(a: EventMention, b: EventMention) -> bool:
     """Equal intervals, or one inside the other; a span ("from May to September") only with a span.
 
@@ -354,7 +368,11 @@ def spans_nest(a_start: date, a_end: date, a_range: bool, b_start: date, b_end: 
 
 
 def _threshold(a: EventMention, b: EventMention) -> float:
-    days = max((a.end - a.start).days, (b.end - b.start).days) + 1
+    return _threshold_of(max((a.end - a.start).days, (b.end - b.start).days) + 1)
+
+
+def _threshold_of(days: int) -> float:
+    """The link threshold for the longer of two intervals, `days` long."""
     if days <= 1:
         return THRESHOLD_DAY
     if days <= 7:
@@ -378,6 +396,7 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
     """same_event for compatible intervals, given their similarity."""
     a, b = p.km, q.km
     ma, mb = p.mention, q.mention
+    threshold = _threshold_of(p.days if p.days > q.days else q.days)
     if ma.topics != mb.topics and not (ma.topics & mb.topics):
         return None
     if _vague_apart(p, q):
@@ -385,13 +404,13 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
     if ma.fingerprint == mb.fingerprint and a.source != b.source:
         return 1.0  # the same sentence with the same date: syndicated or copied
     if a.source == b.source and _continues(ma, mb) and not _different_actors(p, q):
-        return max(score, _threshold(ma, mb))
+        return max(score, threshold)
     if a.source != b.source and _same_span(ma, mb):
-        return max(score, _threshold(ma, mb))
+        return max(score, threshold)
     if a.source == b.source:
         if (ma.value, ma.mod, ma.start, ma.end) != (mb.value, mb.mod, mb.start, mb.end):
             return None
-        if not _share_what(ma, mb, keywords=False):
+        if not _share_what_prepared(p, q, keywords=False):
             return None
         # An article repeating its date phrase about the same subject ("meetings next week"
         # twice) means one happening; otherwise its sentences must say nearly the same thing.
@@ -402,21 +421,21 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
         return None if _different_actors(p, q) else score
     # Most compared pairs score low and have different dates: cheap checks first.
     equal = ma.start == mb.start and ma.end == mb.end
-    if not equal and score < _threshold(ma, mb):
+    if not equal and score < threshold:
         return None
     if equal and _dated_topic_word(ma, mb, p.heads, q.heads):
         return score
-    if score < _threshold(ma, mb):
+    if score < threshold:
         return None
     if _different_actors(p, q):
         return None
-    if not _wide(ma, mb):
+    if not (p.days if p.days > q.days else q.days) > WIDE_DAYS:
         # Within a month, a topic word beside the same names and date is evidence ("the
         # Writers Guild of America walked out in May" / "the Writers Guild of America
         # strike, which began on May 2").
-        return score if _share_what(ma, mb, keywords=False) else None
+        return score if _share_what_prepared(p, q, keywords=False) else None
     # "2023" holds many happenings: a topic keyword and a common word are no evidence.
-    if not _share_what(ma, mb):
+    if not _share_what_prepared(p, q):
         return None
     return score if _share_event_word(ma, mb, p.event, q.event) else None
 
@@ -709,7 +728,7 @@ def _join_check(preps: Sequence[Prepared], left: Sequence[int], right: Sequence[
         for j in right:
             pj = preps[j]
             mj = pj.mention
-            if not _compatible(mi, mj) or _vague_apart(pi, pj):
+            if not spans_nest(pi.start, pi.end, pi.span, pj.start, pj.end, pj.span) or _vague_apart(pi, pj):
                 return False, False
             sim, linked = lookup(i, j) if i < j else lookup(j, i)
             if sim != sim:
@@ -717,7 +736,7 @@ def _join_check(preps: Sequence[Prepared], left: Sequence[int], right: Sequence[
             same_source = pi.source == pj.source
             if same_source and not linked:
                 return False, False
-            threshold = _threshold(mi, mj)
+            threshold = _threshold_of(pi.days if pi.days > pj.days else pj.days)
             # Evidence beyond shared words ("strikes last year" / "went on strike last year")
             # counts as a pair at the threshold, or such events could never grow.
             strong = linked and _strong(mi, mj, same_source, pi.heads, pj.heads)
