@@ -307,3 +307,79 @@ def test_with_topics_a_recent_act_in_a_relative_clause_stays() -> None:
     assert ("March 2023", "2023-03") in events(text, matcher=FLOOD)
     text = "Jonas Berg joined the flood rescue service in 2021."
     assert ("2021", "2021") in events(text, matcher=FLOOD)
+
+
+# --- "today" describing the present, a day greeted: figurative ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The second step of this tutorial today is a simple wooden frame for the shelf.",
+        "Farmers today are far more dependent on credit than their parents were.",
+        "The lighthouse keeper is celebrating the weekend with a basket of fresh scones.",
+        "Our bakery is welcoming Friday with a new rye loaf:",
+    ],
+)
+def test_a_figurative_today_or_a_greeted_day_makes_no_event(text: str) -> None:
+    none_of(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Today is opening day for the new swimming pool.", ("Today", "2024-04-17")),
+        ("What the council approved today is a plan to rebuild the pier.", ("today", "2024-04-17")),
+        ("The ferry vote today is expected to pass easily.", ("today", "2024-04-17")),
+        ("The tutorial went online today.", ("today", "2024-04-17")),
+        ("The lighthouse keeper celebrated on Saturday with a basket of fresh scones.", ("Saturday", "2024-04-13")),
+        ("The bakery will celebrate its tenth birthday this weekend.", ("this weekend", "2024-W16-WE")),
+    ],
+)
+def test_a_happening_today_or_on_a_day_is_still_an_event(text: str, expected: tuple[str, str]) -> None:
+    assert expected in events(text), events(text)
+
+
+# --- an interviewee's own earlier conversation: the date of the saying ---------------------------
+
+
+def test_an_interviewees_earlier_conversation_recalled_to_them_dates_the_saying() -> None:
+    none_of("Last Thursday you spoke with the head of the port authority about the dredging plans.")
+    assert ("last Thursday", "2024-04-11") in events(
+        "The mayor met the head of the port authority last Thursday about the dredging plans."
+    )
+    assert ("last Thursday", "2024-04-11") in events(
+        "The mayor spoke with the head of the port authority last Thursday about the dredging plans."
+    )
+    assert ("This week", "2024-W16") in events("This week we talk about the dredging of the old harbour.")
+
+
+# --- a caption, a state over a period: no happening ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The old ferry terminal in 1962",
+        "Our first shop front in March 2009",
+        "In 2024, the council's promise of cheaper ferries has come to nothing.",
+        "This year the harbour plan has remained on paper.",
+    ],
+)
+def test_a_caption_or_a_state_over_a_period_makes_no_event(text: str) -> None:
+    none_of(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Old ferry terminal demolished in 1962", ("1962", "1962")),
+        ("We opened our first shop in March 2009", ("March 2009", "2009-03")),
+        ("The old ferry terminal was built in 1962.", ("1962", "1962")),
+        ("In 2024, the council has hired 40 new ferry crew.", ("2024", "2024")),
+        ("In 2023 the ferry company went bankrupt, and its plans have come to nothing.", ("2023", "2023")),
+        ("Fares have stayed high since 2016.", ("2016", "2016")),
+    ],
+)
+def test_a_happening_in_a_short_line_or_a_perfect_clause_is_still_an_event(text: str, expected: tuple[str, str]) -> None:
+    assert expected in events(text), events(text)

@@ -386,11 +386,84 @@ def dropped_because(text: str, sentence: Sentence, tm: TemporalLike, clause: Cla
         # "told congressional investigators on Tuesday that ...": the date sits between the
         # verb of saying and what was said, so it is the date of the saying
         return "statement"
+    if verb in _CONVERSATION_VERBS and _ADDRESSED_TALK.search(sentence.text):
+        # "you spoke with the minister on Friday about the budget": an interviewer recalls
+        # the interviewee's own earlier interview, the date of what was said
+        return "statement"
     if clause.negated:
         return "negated"
     if clause.conditional:
         return "conditional"
+    if verb in ("is", "are") and _now_description(text, sentence, tm, before, after):
+        return "figurative"
+    if verb is None and _caption(sentence, tm):
+        return "not-a-happening"
     return _not_a_happening(text, sentence, tm, before, after)
+
+
+# "talked with ... about": a conversation, the date of the saying when the interviewee is
+# addressed ("you talked with ... about ..."); "we talk about" on a show is its episode.
+_CONVERSATION_VERBS = frozenset("talked spoke spoken chatted".split())
+_ADDRESSED_TALK = re.compile(
+    r"\byou\s+(?:have\s+|had\s+)?(?:talked|spoken|spoke|chatted)\s+(?:with|to)\b[^;:!?]{1,160}?\babout\b",
+    re.IGNORECASE,
+)
+# "The Xs today are ...", "our project today is a ...": "today" after a noun, in a present
+# copular clause, is "nowadays" or a description of the present, not the date of a happening.
+_NOW_WORDS = frozenset({"today", "nowadays"})
+_NOUN_BEFORE = re.compile(r"(?<![,;:])\b([A-Za-z][\w'’-]*)\s+$")
+_NOT_NOUN = frozenset(
+    """a an the and or but nor so yet that which what who whom whose where when why how if as than because
+    is are was were be been being am do does did done have has had will would shall should can could may might must
+    not also just only even still now then here there i you he she it we they me him us them this these those
+    in on at by for from of to with about into over under after before since until during through""".split()
+)
+_COPULA_DESCRIPTION_AFTER = re.compile(
+    r"^\s+(?:is|are)\s+(?!(?:expected|set|scheduled|due|going|about|to|being|not|likely|planned|slated|poised|"
+    r"supposed|meant|getting|also|still)\b)(?![a-z]+(?:ed|ing)\b)",
+    re.IGNORECASE,
+)
+
+
+# A caption or a label: a short line with no verb and no closing stop, naming a thing "in" a
+# year or month at its end ("The old harbour crane in 1962", "Our first logo in March 2009").
+_CAPTION_MAX_WORDS = 8
+_CAPTION_GRANULARITIES = frozenset({"year", "month", "season", "quarter"})
+_CAPTION_IN = re.compile(r"\bin\s+$", re.IGNORECASE)
+_CAPTION_VERBAL = frozenset(
+    """i we you he she they it is are was were be been being am has have had do does did will would shall
+    should can could may might must there here""".split()
+)
+
+
+def _caption(sentence: Sentence, tm: TemporalLike) -> bool:
+    """The date ends a short verbless line ("Our first shop front in 1998"): a caption or label
+    describing a picture or a thing, which states no happening. A line that ends in a stop, or
+    has a pronoun or an auxiliary, is a sentence ("We opened in 1998.")."""
+    line = sentence.text.strip()
+    if tm.granularity not in _CAPTION_GRANULARITIES or re.search(r"[.!?:;\"”')\]]$", line):
+        return False
+    rel_start, rel_end = tm.start - sentence.start, tm.end - sentence.start
+    if sentence.text[rel_end:].strip() or not _CAPTION_IN.search(sentence.text[:rel_start]):
+        return False
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", sentence.text[:rel_start])]
+    if not words or len(words) > _CAPTION_MAX_WORDS or any(w in _CAPTION_VERBAL for w in words):
+        return False
+    # a past participle or a past verb would be the happening ("Shop opened in 1998")
+    return not any(w.endswith("ed") for w in words)
+
+
+def _now_description(text: str, sentence: Sentence, tm: TemporalLike, before: str, after: str) -> bool:
+    """"Americans today are deeply divided", "the first step of our plan today is a sketch":
+    "today" right after its clause's subject noun, before a present "is"/"are" describing it.
+    "Today is launch day" (today itself the subject), "What we decided today is ..." (its own
+    verb) and "the vote today is expected to pass" (a happening due today) are not this."""
+    if tm.text.strip().lower() not in _NOW_WORDS:
+        return False
+    noun = _NOUN_BEFORE.search(before)
+    if noun is None or noun.group(1).lower() in _NOT_NOUN or noun.group(1).lower().endswith("ed"):
+        return False
+    return _COPULA_DESCRIPTION_AFTER.match(after) is not None
 
 
 # --- dates that date no happening, read from the words around them ------------------------
@@ -428,6 +501,28 @@ _STATE_VERB_AFTER = re.compile(
     r"^\s*,?\s*(?:was|were|is|are|stood|stands|totall?ed|totals|amounted|came\s+to|reached|had\s+reached)\b",
     re.IGNORECASE,
 )
+# A present-perfect state (remaining, coming to nothing) over the period a date names.
+_PERIOD_BEFORE = re.compile(r"\b(?:in|during|over|throughout|so\s+far\s+in)\s+$", re.IGNORECASE)
+_PERFECT_STATE = re.compile(
+    r"\b(?:has|have)\s+(?:\w+ly\s+)?(?:remained|stayed|come\s+to\s+(?:nothing|naught|little)|gone\s+nowhere|"
+    r"led\s+nowhere|amounted\s+to\s+(?:nothing|little|naught))\b",
+    re.IGNORECASE,
+)
+# Between the date and that state: another clause ("In 2023 the firm went bankrupt, and its
+# plans have come to nothing" dates the bankruptcy)
+_CLAUSE_BREAK = re.compile(r"[,;:]\s*(?:and|but|while|so|yet|which|who)\b|;|\band\b|\bbut\b", re.IGNORECASE)
+
+
+def _perfect_state(text: str, sentence: Sentence, tm: TemporalLike, before: str) -> bool:
+    """The date opens or frames a present-perfect state of its own clause: "In 2018, the plan
+    has come to nothing", "This year prices have remained flat"."""
+    at_start = not text[sentence.start : tm.start].strip(" \t\"“'‘([")
+    if not at_start and not _PERIOD_BEFORE.search(before[-20:]):
+        return False
+    state = _PERFECT_STATE.search(text, tm.end, sentence.end)
+    return state is not None and not _CLAUSE_BREAK.search(text, tm.end, state.start())
+
+
 # "we are hoping to send aid in this week", "what I'd like to do in 2009": only wished for.
 _WISH_BEFORE = re.compile(
     r"\b(?:hop(?:e|es|ed|ing)|wish(?:es|ed|ing)?|(?:would|['’]d)\s+(?:\w+ly\s+)?(?:like|love|prefer)|dream(?:s|ed|ing)?\s+of)"
@@ -438,6 +533,16 @@ _WISH_BEFORE = re.compile(
 _HABITUAL = r"(?:sometimes|usually|often|always|typically|generally|normally|occasionally|rarely|seldom|frequently|habitually|traditionally)"
 _HABITUAL_BEFORE = re.compile(rf"\b{_HABITUAL}\s+(?:[\w'’-]+\s+){{0,3}}$", re.IGNORECASE)
 _HABITUAL_AFTER = re.compile(rf"^[\s,]*(?:[\w'’-]+\s+){{0,2}}{_HABITUAL}\b", re.IGNORECASE)
+# "celebrating the weekend with ...", "welcome Friday": a day greeted as such, the day itself
+# the object of the verb, not the time of a happening ("celebrated on Friday" stays)
+_GREETED_DAY = re.compile(
+    r"\b(?:celebrat(?:e|es|ed|ing)|welcom(?:e|es|ed|ing)|toast(?:s|ed|ing)?|kick(?:s|ed|ing)?\s+off|"
+    r"ring(?:s|ing)?\s+in|rang\s+in)\s+$",
+    re.IGNORECASE,
+)
+_WEEKDAY_OR_WEEKEND = re.compile(
+    r"(?:the\s+|this\s+)?(?:weekend|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.IGNORECASE
+)
 # "(vintage 2006)", "(born 1950)": a year describing something inside brackets
 _BRACKETED_YEAR = re.compile(r"^\(\s*(?:[A-Za-z-]+\s+){0,2}(?:1[5-9]|2[0-2])\d\d\s*\)$")
 _MONTH_WORD = re.compile(
@@ -490,8 +595,14 @@ def _not_a_happening(text: str, sentence: Sentence, tm: TemporalLike, before: st
         return "not-a-happening"
     if _RUNNING_TOTAL_BEFORE.search(before[-30:]) and _STATE_VERB_AFTER.match(after):
         return "not-a-happening"
+    if _perfect_state(text, sentence, tm, before):
+        # "In 2018, the plan has come to nothing", "This year prices have stayed flat": a state
+        # that holds through the period, no happening in it
+        return "not-a-happening"
     if _WISH_BEFORE.search(before[-100:]):
         return "hypothetical"
+    if _GREETED_DAY.search(before[-30:]) and _WEEKDAY_OR_WEEKEND.fullmatch(tm.text.strip()):
+        return "figurative"
     if _HABITUAL_BEFORE.search(before[-40:]) or _HABITUAL_AFTER.match(after):
         return "habitual"
     if _is_question(text, sentence, tm):
