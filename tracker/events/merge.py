@@ -335,17 +335,12 @@ def similarity(a: EventMention, b: EventMention) -> float:
     return _similarity(pa, pb, typos.near)
 
 
-def _share_what(a: EventMention, b: EventMention, keywords: bool = True) -> bool:
+def _share_what(p: Prepared, q: Prepared, keywords: bool = True) -> bool:
     """Whether two mentions share a word beyond names ("OpenAI ... Sora" says who, not what
     happened) and, with `keywords`, beyond topic keywords (every mention of the topic has
-    them). A typo is never evidence: only words both spell alike count."""
-    names = a.names | b.names  # a name in either article is a name in both
-    shared = (a.terms & b.terms) - names - ASPECT_WORDS
-    return bool(shared - a.keywords - b.keywords if keywords else shared)
-
-
-def _share_what_prepared(p: Prepared, q: Prepared, keywords: bool = True) -> bool:
-    """_share_what(p.mention, q.mention, keywords) from what Prepared computed once."""
+    them). A typo is never evidence: only words both spell alike count. A name in either
+    article is a name in both, so the shared words are (A - own names - aspect words) & the
+    same of B, which Prepared.what (and .what_kw, without keywords) holds."""
     if keywords:
         return not p.what_kw.isdisjoint(q.what_kw)
     return not p.what.isdisjoint(q.what)
@@ -367,11 +362,7 @@ def spans_nest(a_start: date, a_end: date, a_range: bool, b_start: date, b_end: 
     return (a_start <= b_start and b_end <= a_end) or (b_start <= a_start and a_end <= b_end)
 
 
-def _threshold(a: EventMention, b: EventMention) -> float:
-    return _threshold_of(max((a.end - a.start).days, (b.end - b.start).days) + 1)
-
-
-def _threshold_of(days: int) -> float:
+def _threshold(days: int) -> float:
     """The link threshold for the longer of two intervals, `days` long."""
     if days <= 1:
         return THRESHOLD_DAY
@@ -396,7 +387,8 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
     """same_event for compatible intervals, given their similarity."""
     a, b = p.km, q.km
     ma, mb = p.mention, q.mention
-    threshold = _threshold_of(p.days if p.days > q.days else q.days)
+    days = p.days if p.days > q.days else q.days  # the longer interval's
+    threshold = _threshold(days)
     if ma.topics != mb.topics and not (ma.topics & mb.topics):
         return None
     if _vague_apart(p, q):
@@ -410,7 +402,7 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
     if a.source == b.source:
         if (ma.value, ma.mod, ma.start, ma.end) != (mb.value, mb.mod, mb.start, mb.end):
             return None
-        if not _share_what_prepared(p, q, keywords=False):
+        if not _share_what(p, q, keywords=False):
             return None
         # An article repeating its date phrase about the same subject ("meetings next week"
         # twice) means one happening; otherwise its sentences must say nearly the same thing.
@@ -429,20 +421,16 @@ def _link(p: Prepared, q: Prepared, score: float) -> float | None:
         return None
     if _different_actors(p, q):
         return None
-    if not (p.days if p.days > q.days else q.days) > WIDE_DAYS:
+    if days <= WIDE_DAYS:
+        # The vaguer interval is a month or less (not a season, a quarter, a year, a span).
         # Within a month, a topic word beside the same names and date is evidence ("the
         # Writers Guild of America walked out in May" / "the Writers Guild of America
         # strike, which began on May 2").
-        return score if _share_what_prepared(p, q, keywords=False) else None
+        return score if _share_what(p, q, keywords=False) else None
     # "2023" holds many happenings: a topic keyword and a common word are no evidence.
-    if not _share_what_prepared(p, q):
+    if not _share_what(p, q):
         return None
     return score if _share_event_word(ma, mb, p.event, q.event) else None
-
-
-def _wide(a: EventMention, b: EventMention) -> bool:
-    """Whether the vaguer interval is wider than a month: a season, a quarter, a year, a span."""
-    return max((a.end - a.start).days, (b.end - b.start).days) + 1 > WIDE_DAYS
 
 
 def _share_event_word(a: EventMention, b: EventMention, ha: frozenset[str], hb: frozenset[str]) -> bool:
@@ -736,7 +724,7 @@ def _join_check(preps: Sequence[Prepared], left: Sequence[int], right: Sequence[
             same_source = pi.source == pj.source
             if same_source and not linked:
                 return False, False
-            threshold = _threshold_of(pi.days if pi.days > pj.days else pj.days)
+            threshold = _threshold(pi.days if pi.days > pj.days else pj.days)
             # Evidence beyond shared words ("strikes last year" / "went on strike last year")
             # counts as a pair at the threshold, or such events could never grow.
             strong = linked and _strong(mi, mj, same_source, pi.heads, pj.heads)
