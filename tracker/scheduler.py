@@ -197,6 +197,30 @@ def _write_pid(fd: int) -> None:
     os.ftruncate(fd, len(data))
 
 
+def lock_holder(path: Path | None) -> str | None:
+    """Whether a daemon holds the lock file `path` (lock_path): its pid as the file gives it
+    ("" when unreadable), or None when no daemon holds it (or there is no such file). A
+    shared lock tried without waiting, so a daemon starting at that moment is not kept out
+    for longer than the try."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return None
+            return _read_pid(fd) or ""
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def _read_pid(fd: int) -> str | None:
     try:
         text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from tracker.cli import cli, state
@@ -200,14 +198,15 @@ def db_copy(ctx: click.Context, source_url: str, target_url: str) -> None:
       tracker db copy sqlite:///tracker.db sqlite:///copy.db
     """
     from tracker.errors import UsageError
-    from tracker.scheduler import lock_path
+    from tracker.scheduler import lock_holder, lock_path
     from tracker.store.copy import copy_database
     from tracker.store.db import display_url
 
-    holder = _daemon_holding(lock_path(source_url))
+    holder = lock_holder(lock_path(source_url))
     if holder is not None:
+        pid = f" (pid {holder})" if holder else ""
         raise UsageError(
-            f"a tracker daemon{holder} is running on {display_url(source_url)}; stop it first, "
+            f"a tracker daemon{pid} is running on {display_url(source_url)}; stop it first, "
             "so that nothing it writes is left behind"
         )
     quiet = state(ctx).verbosity < 0
@@ -222,28 +221,3 @@ def db_copy(ctx: click.Context, source_url: str, target_url: str) -> None:
         f"(schema revision {result.revision})"
     )
 
-
-def _daemon_holding(path: Path | None) -> str | None:
-    """" (pid N)" (or "") when a daemon holds the lock file beside a SQLite database; None when none does."""
-    import errno
-    import fcntl
-    import os
-
-    if path is None or not path.is_file():
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                return None
-            pid = os.read(fd, 32).decode("ascii", "replace").strip()
-            return f" (pid {pid})" if pid.isdigit() else ""
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
