@@ -67,6 +67,19 @@ class Poll:
     line: str
 
 
+def _timed(fn, spent: list[float]):  # type: ignore[no-untyped-def]
+    """fn, adding the seconds each call takes to `spent`."""
+
+    def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    return timed
+
+
 def one_feed_poll(cfg: Config) -> Poll:
     """Poll the extra feed alone, timing the write transactions and apply_mentions."""
     locked: list[float] = []
@@ -90,19 +103,8 @@ def one_feed_poll(cfg: Config) -> Poll:
         finally:
             locked.append(time.perf_counter() - started)
 
-    def timed_apply(*args, **kwargs):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        try:
-            return apply(*args, **kwargs)
-        finally:
-            applying.append(time.perf_counter() - started)
-
-    def timed_plan(*args, **kwargs):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        try:
-            return plan(*args, **kwargs)
-        finally:
-            planning.append(time.perf_counter() - started)
+    timed_apply = _timed(apply, applying)
+    timed_plan = _timed(plan, planning) if plan is not None else None
 
     def counted_settle(self):  # type: ignore[no-untyped-def]
         clusters = settle(self)
