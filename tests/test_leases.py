@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import update
 from tracker.app import Tracker, make_tracker
 from tracker.config import FeedConfig, load_config
 from tracker.poll import PollResult
-from tracker.scheduler import Daemon
+from tracker.scheduler import LEASE_JOB, Daemon
 from tracker.store.leases import (
     CLAIMED,
     GONE,
@@ -28,11 +29,14 @@ from tracker.store.leases import (
     lease_free,
     leases,
     owner_id,
+    peek_feed,
     release_feed,
     renew_feeds,
     retry_at,
 )
 from tracker.store.models import Feed
+
+from pgserver import PgServer
 
 T0 = datetime(2024, 3, 25, 12, 0, tzinfo=timezone.utc)
 LEASE = timedelta(seconds=20)
@@ -105,12 +109,7 @@ def test_owner_ids_differ_per_call_and_name_the_process() -> None:
 
 @pytest.fixture
 def tracker(tmp_path: Path, database_url: str) -> Tracker:
-    config = tmp_path / "feeds.yaml"
-    config.write_text(
-        f"database: {database_url}\nfeeds:\n  - name: news\n    url: http://127.0.0.1:9/news.xml\n    interval: 1m\n",
-        encoding="utf-8",
-    )
-    return make_tracker(load_config(config), clock=Clock())
+    return make_tracker_at(tmp_path, database_url)
 
 
 def set_feed(tracker: Tracker, **values: object) -> None:
@@ -195,9 +194,27 @@ def test_a_gone_feed_is_not_claimed(tracker: Tracker) -> None:
 # -- the daemon's use of them --------------------------------------------------------------
 
 
-def test_daemons_sharing_a_database_poll_a_due_feed_once(tracker: Tracker, tmp_path: Path) -> None:
+@pytest.fixture
+def pg_tracker(tmp_path: Path, postgres_server: PgServer) -> Iterator[Tracker]:
+    """tracker on PostgreSQL only: where several daemons share a database."""
+    name = postgres_server.create_database()
+    yield make_tracker_at(tmp_path, postgres_server.url(name))
+    postgres_server.drop_database(name)
+
+
+def make_tracker_at(tmp_path: Path, url: str) -> Tracker:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        f"database: {url}\nfeeds:\n  - name: news\n    url: http://127.0.0.1:9/news.xml\n    interval: 1m\n",
+        encoding="utf-8",
+    )
+    return make_tracker(load_config(config), clock=Clock())
+
+
+def test_daemons_sharing_a_database_poll_a_due_feed_once(pg_tracker: Tracker, tmp_path: Path) -> None:
     """Two Daemons (two owners) on one database run the same due feed: one polls, the other
     moves its job to the due time the poll wrote; the lease is released after the poll."""
+    tracker = pg_tracker
     # Near the real time: APScheduler's jobs run on it.
     now = datetime.now(timezone.utc).replace(microsecond=0)
     tracker.clock.now = now  # type: ignore[attr-defined]
@@ -236,3 +253,44 @@ def test_daemons_sharing_a_database_poll_a_due_feed_once(tracker: Tracker, tmp_p
         second.stop()
         tracker.close()
         second_tracker.close()
+
+
+def test_alone_on_sqlite_the_daemon_reads_the_due_time_and_writes_no_lease(tmp_path: Path) -> None:
+    """On SQLite (one daemon, behind its lock file) a due feed is polled without a lease
+    written or released (peek_feed: no write transaction around the poll), and a feed
+    polled meanwhile (by `tracker poll`) is not polled: its job moves to the due time."""
+    tracker = make_tracker_at(tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    tracker.clock.now = now  # type: ignore[attr-defined]
+    due = now + timedelta(minutes=1)
+    polls: list[tuple[str | None, datetime | None]] = []
+
+    def poll(_tracker: object, cfg: FeedConfig) -> PollResult:
+        polls.append(leases(tracker.store)[cfg.name])
+        set_feed(tracker, next_due=due.replace(tzinfo=None))
+        return PollResult(cfg.name, "ok", next_due=due)
+
+    daemon = Daemon(tracker, poll=poll, owner=A)  # type: ignore[arg-type]
+    daemon.scheduler.start(paused=True)
+    try:
+        for cfg in daemon._feeds.values():
+            daemon._schedule_feed(cfg)
+        assert daemon.scheduler.get_job(LEASE_JOB) is None  # nothing to renew
+        daemon._run_feed("news")
+        assert polls == [(None, None)]  # polled, with no lease written
+        assert peek_feed(tracker.store, "news", me=A, clock=tracker.clock).status == NOT_DUE
+        # Its job fires again before the due time the poll wrote (as after a `tracker
+        # poll`): not polled, moved to that due time.
+        daemon._run_feed("news")
+        assert len(polls) == 1
+        assert daemon.scheduled()["news"] == due
+        set_feed(tracker, next_due=(now - timedelta(seconds=1)).replace(tzinfo=None), lease_owner=B,
+                 lease_until=(now + timedelta(hours=1)).replace(tzinfo=None))
+        # A lease an earlier daemon left behind holds nothing on SQLite.
+        daemon._run_feed("news")
+        assert len(polls) == 2
+        set_feed(tracker, gone=True)
+        assert peek_feed(tracker.store, "news", me=A, clock=tracker.clock).status == GONE
+    finally:
+        daemon.stop()
+        tracker.close()

@@ -52,6 +52,7 @@ from tracker.store.leases import (
     claim_feed,
     lease_length,
     owner_id,
+    peek_feed,
     release_feed,
     renew_feeds,
     retry_at,
@@ -459,10 +460,11 @@ class Daemon:
             self._read_pages, "interval", seconds=PAGES_EVERY_S, id=PAGES_JOB, max_instances=1, executor=PAGES_JOB,
             next_run_time=datetime.now(timezone.utc) + timedelta(seconds=1),
         )
-        self.scheduler.add_job(
-            self._renew_leases, "interval", seconds=LEASE_RENEW_EVERY.total_seconds(), id=LEASE_JOB,
-            max_instances=1, executor=LEASE_JOB,
-        )
+        if self._shared:  # alone on SQLite the daemon holds no leases (peek_feed)
+            self.scheduler.add_job(
+                self._renew_leases, "interval", seconds=LEASE_RENEW_EVERY.total_seconds(), id=LEASE_JOB,
+                max_instances=1, executor=LEASE_JOB,
+            )
 
     def _begin_round(self) -> None:
         members, deadline = initial_round(
@@ -834,10 +836,13 @@ class Daemon:
         """
         name = cfg.name
         try:
-            claim = claim_feed(
-                self.tracker.store, name, me=self.owner, clock=self.tracker.clock, lease=self._lease(cfg),
-                slack=DUE_SLACK,
-            )
+            if self._shared:
+                claim = claim_feed(
+                    self.tracker.store, name, me=self.owner, clock=self.tracker.clock, lease=self._lease(cfg),
+                    slack=DUE_SLACK,
+                )
+            else:
+                claim = peek_feed(self.tracker.store, name, me=self.owner, clock=self.tracker.clock, slack=DUE_SLACK)
         except TrackerError as exc:
             if not self._shared:
                 return True  # alone on the database: let the poll meet (and record) the problem
@@ -849,8 +854,9 @@ class Daemon:
             self._move_job(name, due)
             return False
         if claim.won:
-            with self._leased_lock:
-                self._leased[name] = cfg
+            if self._shared:
+                with self._leased_lock:
+                    self._leased[name] = cfg
             return True
         self._not_claimed(cfg, claim)
         return False
@@ -870,8 +876,8 @@ class Daemon:
         """After the poll: its next due time is written, the lease goes. A poll that could not
         record anything keeps the lease until it expires (no other daemon polls the feed
         at once meanwhile)."""
-        if result.next_due is None and result.status != "gone":
-            return
+        if not self._shared or (result.next_due is None and result.status != "gone"):
+            return  # alone on SQLite: nothing was written to give back (peek_feed)
         try:
             release_feed(self.tracker.store, cfg.name, me=self.owner)
         except TrackerError as exc:

@@ -149,6 +149,20 @@ def claim_feed(
         return claim
 
 
+def peek_feed(store: Store, name: str, *, me: str, clock: Clock, slack: timedelta = timedelta(0)) -> Claim:
+    """claim_feed for the only daemon on a database (SQLite, behind its lock file): the same
+    decision, read without a write. No other daemon can hold the feed, so a lease left by
+    an earlier daemon holds nothing; `tracker poll` run meanwhile shows as NOT_DUE. The
+    claim's two small write transactions per poll (and their wait behind a merge for
+    SQLite's one writer) are saved. Raises StoreError."""
+    with store.read() as s:
+        row = s.execute(_ROW.where(Feed.name == name)).one_or_none()
+    if row is None:
+        return Claim(MISSING)
+    return decide(next_due=_aware(row.next_due), gone=row.gone, owner=None, until=None, me=me, now=clock(),
+                  lease=timedelta(0), slack=slack)
+
+
 def release_feed(store: Store, name: str, *, me: str) -> bool:
     """Give the lease back (the poll wrote the next due time); True if it was still ours.
     One row's UPDATE, so no store-wide lock (Store.write_rows)."""
