@@ -262,6 +262,45 @@ def test_a_short_digest_has_no_lead(smtp: SmtpServer, tmp_path: Path) -> None:  
     assert result.stdout.count("  1 source:\n  - techwire: Report") == 10
 
 
+def test_the_digest_ranks_a_days_lead_as_the_timeline_does(smtp: SmtpServer, tmp_path: Path) -> None:  # noqa: F811
+    """A day many articles refer to lifts its best event into the digest's lead, as it does
+    in the timeline's --top: the digest scores a day's lead with the day's part too."""
+    config = write_config(tmp_path, smtp.port)
+    tracker = open_tracker(config)
+    feeds = ("techwire", "screenbeat")
+    # All reported on the clock's day (2024-03-25), weeks later. Six quiet days, one
+    # two-outlet event each; on the busy day, the earliest (its reporting the least
+    # concentrated), a two-outlet event and four one-article events about other things.
+    busy = date(2024, 2, 1)
+    for i in range(6):
+        day = date(2024, 2, 4 + 3 * i)
+        add_event(tracker, f"quiet-{i}", summary=f"Quiet day development {i}", topics=["sora"], value=day.isoformat(),
+                  granularity="day", start=day, end=day,
+                  sources=[(f, f"Quiet {i} by {f}", f"https://{f}.example/quiet/{i}") for f in feeds])
+    add_event(tracker, "busy-lead", summary="Busy day development", topics=["sora"], value=busy.isoformat(),
+              granularity="day", start=busy, end=busy,
+              sources=[(f, f"Busy by {f}", f"https://{f}.example/busy") for f in feeds])
+    for i in range(4):
+        add_event(tracker, f"busy-{i}", summary=f"Busy day side note {i}", topics=["sora"], value=busy.isoformat(),
+                  granularity="day", start=busy, end=busy,
+                  sources=[("techwire", f"Side {i}", f"https://techwire.example/side/{i}")])
+    tracker.close()
+    top = CliRunner().invoke(cli, ["--config", str(config), "timeline", "--top", "5", "--format", "json"])
+    assert top.exit_code == 0, top.output
+    top_ids = {e["id"] for e in json.loads(top.stdout)}
+    # On their own parts the quiet events score higher: the day's part lifts the busy day's lead.
+    assert "busy-lead" in top_ids
+    result = CliRunner().invoke(cli, ["--config", str(config), "digest", "preview"])
+    assert result.exit_code == 0, result.output
+    key, _, rest = result.stdout.partition("Other developments")
+    assert "Key developments" in key
+    summaries = {e["id"]: e["summary"] for e in json.loads(top.stdout)}
+    for event_id, summary in summaries.items():
+        assert summary in key, event_id
+    assert "Busy day development" in key and "Busy day development" not in rest
+    assert sum(f"Quiet day development {i}" in key for i in range(6)) == 4
+
+
 # --- --top over a big story -----------------------------------------------------------
 
 

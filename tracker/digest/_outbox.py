@@ -23,6 +23,7 @@ from tracker.events import rank
 from tracker.render import format_when
 from tracker.store import Store
 from tracker.store.models import Digest, DigestItem, DigestMark, Entry, Event, EventTopic, Feed, Mention
+from tracker.store.timeline import day_points
 
 log = logging.getLogger(__name__)
 
@@ -179,10 +180,15 @@ class Outbox:
                 rows.append((event, None, 0, "", None))
         sources = self._sources(s, [r[0].pk for r in rows])
         now = self.clock()
+        # A day's lead gets the day's part, as in `tracker event` and the unfiltered timeline:
+        # the digest leads with the developments the timeline ranks first.
+        leads = day_points(s, [r[0] for r in rows], now)
         out = []
         for event, previous, old_sources, old_when, reported in rows:
             when = format_when(event.value, event.mod, event.granularity, event.start, event.end)
-            weight = rank.breakdown(_features(event, sources.get(event.pk, ())), now)
+            weight = rank.with_day(
+                rank.breakdown(_features(event, sources.get(event.pk, ())), now), leads.get(event.id, 0.0)
+            )
             out.append(
                 Development(
                     event_pk=event.pk,

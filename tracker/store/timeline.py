@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Unpack
@@ -181,11 +181,23 @@ def get_event(store: Store, event_id: str, *, now: datetime | None = None) -> Ev
         return _views(s, rows, now, _leads_of_day(s, rows[0], now))[0] if rows else None
 
 
+def day_points(s: Session, events: Iterable[Event], now: datetime | None) -> dict[str, float]:
+    """The day's part of those of `events` that lead their day, as the whole timeline (no
+    filter) scores them (event id -> points): for views of a few events, such as a digest's."""
+    out: dict[str, float] = {}
+    for day in sorted({e.start for e in events if e.granularity == "day"}):
+        out.update(_leads_on(s, day, now))
+    return out
+
+
 def _leads_of_day(s: Session, event: Event, now: datetime | None) -> dict[str, float]:
     """The day's part of the lead of the event's day, as the whole timeline (no filter) scores it."""
     if event.granularity != "day":
         return {}
-    day = event.start
+    return _leads_on(s, event.start, now)
+
+
+def _leads_on(s: Session, day: date, now: datetime | None) -> dict[str, float]:
     rows = s.connection().execute(
         select(Event.pk, Event.id, Event.granularity, Event.start, Event.end, Event.mod).where(
             Event.granularity == "day", Event.start == day
