@@ -383,3 +383,78 @@ def test_a_caption_or_a_state_over_a_period_makes_no_event(text: str) -> None:
 )
 def test_a_happening_in_a_short_line_or_a_perfect_clause_is_still_an_event(text: str, expected: tuple[str, str]) -> None:
     assert expected in events(text), events(text)
+
+
+# --- rankings, prefixes, clock numbers, records since a date, interviews --------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Critics called it the strangest comeback of the season.",
+        "Readers voted it Best Album of 2022 by a wide margin.",
+        "Rents are still well above pre-2019 levels in the city.",
+        "The essay sits squarely in post-1989 debates about the border.",
+        "The film reads like a relic of post-11-September anxiety.",
+    ],
+)
+def test_a_ranking_or_a_prefixed_date_makes_no_event(text: str) -> None:
+    none_of(text)
+
+
+def test_a_clock_time_before_a_time_zone_is_no_year_and_the_day_stays() -> None:
+    assert events("The quake struck at 1730 local time (2030 GMT) on Sunday, officials said.") == [
+        ("Sunday", "2024-04-14")
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The biggest storm of the decade hit the coast on Tuesday.", ("Tuesday", "2024-04-16")),
+        ("The protests of 2011 toppled the government within weeks.", ("2011", "2011")),
+        ("Post offices across the region closed on Monday.", ("Monday", "2024-04-15")),
+        ("Forecasters said the storm would reach the islands this week.", ("this week", "2024-W16")),
+    ],
+)
+def test_similar_rankings_and_prefixes_still_date_happenings(text: str, expected: tuple[str, str]) -> None:
+    assert expected in events(text), events(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The lender's shares closed above 300 pence for the first time since June last year.",
+        "Diesel sold at its lowest price since 2016, the ministry said.",
+        "Speaking to a local radio station on 3 April, the coach criticised the schedule.",
+    ],
+)
+def test_a_record_measured_since_a_date_or_an_interviews_date_makes_no_event(text: str) -> None:
+    none_of(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Copper hit its highest price since 2011 on Monday.", ("Monday", "2024-04-15")),
+        # Here the date dates a happening the record is measured from.
+        ("The pumps ran for the first time since the 12 March blast at the plant.", ("the 12 March", "2024-03-12")),
+        ("The vote comes ahead of November's election, the biggest test of the year.", ("November", "2024-11")),
+        ("The mayor has led the city since 2019.", ("2019", "2019")),
+        ("Speaking at the summit on Tuesday, the minister announced a new fund.", ("Tuesday", "2024-04-16")),
+    ],
+)
+def test_a_happening_beside_a_record_or_a_speech_is_still_an_event(text: str, expected: tuple[str, str]) -> None:
+    assert expected in events(text), events(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # An episode or an issue is a happening of its own week (the labelling rule's "episode").
+        ("This week the Harbour Roundup looks at ferry fares and a new pier.", ("This week", "2024-W16")),
+        ("Listing 14 Garden Flat, Year Built: 1931 Floor Area: 640 sq ft.", ("1931", "1931")),
+    ],
+)
+def test_an_episodes_week_and_a_listed_build_year_stay(text: str, expected: tuple[str, str]) -> None:
+    assert expected in events(text), events(text)

@@ -278,6 +278,9 @@ CASES: list[Case] = [
     C("The plant stayed closed until November.", "November", "2023-11", pub=date(2024, 3, 26)),
     C("The offer is valid until November.", "November", "2024-11", pub=date(2024, 3, 26)),
     C("They will finish the work by November.", "November", "2024-11", pub=date(2024, 3, 26)),
+    # "ahead of" points ahead too, unless its clause is past
+    C("Shops stock up ahead of November's holiday rush.", "November", "2024-11", pub=date(2024, 4, 15)),
+    C("Shares fell sharply ahead of November's vote, traders said.", "November", "2023-11", pub=date(2024, 4, 15)),
     # --- the tense of the clause's verb group, across adverbs, participles and auxiliaries
     C("The unveiling in mid-February, which studios will discuss next week, immediately caught the industry's attention.",
       "mid-February", "2024-02", mod="MID", pub=date(2024, 4, 2)),

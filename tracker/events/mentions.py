@@ -56,6 +56,9 @@ _STATEMENT_BEFORE = re.compile(
     \s+(?:on\s+|late\s+|early\s+|earlier\s+)?$""",
     re.VERBOSE,
 )
+# "Speaking to a local radio station on Friday, ...": an interview's date (not "speaking at
+# the summit", where the speech may be the news).
+_SPEAKING_TO_BEFORE = re.compile(r"\b[Ss]peaking\s+(?:to|with)\s+(?:[\w'’.&-]+\s+){0,6}(?:on\s+|late\s+|early\s+)?$")
 # "OpenAI on Monday said ...": the same, with the date before the verb.
 _STATEMENT_AFTER = re.compile(r"^[\s,]*(?:said|says|told|tells|reported|wrote|writes|added|adds|noted|confirmed)\b")
 # The same, read from the verb that governs the date wherever it stands ("On Monday, the
@@ -369,7 +372,7 @@ def dropped_because(text: str, sentence: Sentence, tm: TemporalLike, clause: Cla
     before = text[max(sentence.start, tm.start - 120) : tm.start]
     after = text[tm.end : min(sentence.end, tm.end + 40)]
     verb = clause.verb
-    if _STATEMENT_BEFORE.search(before) or _STATEMENT_AFTER.match(after):
+    if _STATEMENT_BEFORE.search(before) or _STATEMENT_AFTER.match(after) or _SPEAKING_TO_BEFORE.search(before[-80:]):
         return "statement"
     if verb in _REPORTING_VERBS and clause.reported:
         return "statement"
@@ -496,6 +499,19 @@ _COMPARISON_BEFORE = re.compile(
 )
 # "as of June 3", "the cost through June 3 was $800 million": a cut-off date of a figure
 _CUTOFF_BEFORE = re.compile(r"\b(?:as\s+of|to\s+date\s+(?:on|in))\s+$", re.IGNORECASE)
+# A lower-case word right after the date, not a preposition or conjunction: the date
+# qualifies a noun ("the April 20 explosion", "last week's quake").
+_DATES_A_NOUN_AFTER = re.compile(
+    r"^(?:['’]s)?\s+(?!(?:on|in|at|as|and|or|but|when|while|after|before|amid|to|for|with|which|that|than|"
+    r"by|from|of|until|since|so|yet|the|a|an)\b)[a-z]"
+)
+# "for the first time since May last year", "its lowest level since 2009": the date a
+# figure is measured against, not a happening.
+_RECORD_SINCE_BEFORE = re.compile(
+    r"\b(?:(?:first|only)\s+time|(?:high|low|bigg|larg|small|great|strong|weak|wor|be|fast|slow)est"
+    r"(?:\s+[\w'’-]+){0,3}|most|least)\s+since\s+(?:the\s+)?(?:start\s+of\s+|end\s+of\s+)?$",
+    re.IGNORECASE,
+)
 _RUNNING_TOTAL_BEFORE = re.compile(r"\b(?:through|thru|up\s+to|until|till)\s+(?:the\s+end\s+of\s+)?$", re.IGNORECASE)
 _STATE_VERB_AFTER = re.compile(
     r"^\s*,?\s*(?:was|were|is|are|stood|stands|totall?ed|totals|amounted|came\s+to|reached|had\s+reached)\b",
@@ -578,6 +594,41 @@ _STAMP_WORDS = re.compile(
 )
 
 
+# "post-11-September rhetoric", "pre-2008 levels": the date qualifies a noun.
+_PREFIXED_BEFORE = re.compile(r"\b(?:post|pre|anti)-(?:\d{1,2}[-/ ])?$", re.IGNORECASE)
+# "the biggest resurrection of the week", "Most Disappointing Game of 2012", "best seller of
+# the year": a ranking among the period's things, no happening dated by it.
+_SUPERLATIVE_OF_BEFORE = re.compile(r"\b([A-Za-z]+)\b(?:\s+[\w'’-]+){0,2}\s+of\s+(?:the\s+)?$")
+_SUPERLATIVE_WORDS = frozenset("best worst most least top favorite favourite".split())
+_NOT_SUPERLATIVE = frozenset(
+    """interest forest request protest contest suggest honest modest harvest test west quest guest rest arrest
+    invest digest manifest conquest inquest unrest behest chest nest pest vest zest crest lest jest attest
+    detest infest molest divest earnest bequest midwest northwest southwest everest""".split()
+)
+_PERIOD_GRANULARITIES = frozenset({"week", "month", "season", "quarter", "half", "year", "decade"})
+# A four-digit number before a time zone or "hours" is a clock time: "at 1653 (2153 GMT)".
+_CLOCK_AFTER = re.compile(
+    r"^\s*(?:GMT|UTC|Z|BST|CET|CEST|EET|EEST|WET|EST|EDT|CST|CDT|MST|MDT|PST|PDT|IST|JST|AEST|AEDT|hrs|hours|h|local\s+time)\b"
+)
+
+
+def _superlative_of(tm: TemporalLike, before: str) -> bool:
+    """A ranking among the things of a period: "the biggest upset of the year" (see _SUPERLATIVE_OF_BEFORE)."""
+    if tm.granularity not in _PERIOD_GRANULARITIES:
+        return False
+    m = _SUPERLATIVE_OF_BEFORE.search(before[-60:])
+    if m is None:
+        return False
+    # The superlative may open the phrase or sit inside it ("Most Disappointing Game of").
+    words = re.findall(r"[A-Za-z]+", before[-60:][m.start() :])[:-1]
+    for word in (w.lower() for w in words):
+        if word in _SUPERLATIVE_WORDS:
+            return True
+        if len(word) > 4 and word.endswith("est") and word not in _NOT_SUPERLATIVE:
+            return True
+    return False
+
+
 def _not_a_happening(text: str, sentence: Sentence, tm: TemporalLike, before: str, after: str) -> str | None:
     """Why the words around a date make it no happening's date, or None (see dropped_because)."""
     if _WROTE_AFTER.match(text[tm.end : min(sentence.end, tm.end + 90)]) or _FIELD_BEFORE.search(before[-40:]):
@@ -593,6 +644,9 @@ def _not_a_happening(text: str, sentence: Sentence, tm: TemporalLike, before: st
         return "citation"
     if _COMPARISON_BEFORE.search(before[-40:]) or _CUTOFF_BEFORE.search(before[-20:]):
         return "not-a-happening"
+    if _RECORD_SINCE_BEFORE.search(before[-60:]) and not _DATES_A_NOUN_AFTER.match(after):
+        # ("... for the first time since the April 20 explosion": the explosion is dated)
+        return "not-a-happening"
     if _RUNNING_TOTAL_BEFORE.search(before[-30:]) and _STATE_VERB_AFTER.match(after):
         return "not-a-happening"
     if _perfect_state(text, sentence, tm, before):
@@ -607,6 +661,10 @@ def _not_a_happening(text: str, sentence: Sentence, tm: TemporalLike, before: st
         return "habitual"
     if _is_question(text, sentence, tm):
         return "question"
+    if _superlative_of(tm, before):
+        return "figurative"
+    if _PREFIXED_BEFORE.search(before[-10:]):
+        return "not-a-happening"
     return _name_or_number(text, sentence, tm, before)
 
 
@@ -667,6 +725,8 @@ def _name_or_number(text: str, sentence: Sentence, tm: TemporalLike, before: str
             return "name"  # "Solvit Products | 2012 Global Pet Expo Exhibitor"
         if at_start and _CLOCK_YEAR.fullmatch(word) and re.match(r"^ [A-Z][a-z]", text[tm.end : tm.end + 3]):
             return "number"  # "2012 Jane Doe, the leader of ...": a clock time heading a live entry
+        if _CLOCK_YEAR.fullmatch(word) and _CLOCK_AFTER.match(text[tm.end : tm.end + 12]):
+            return "number"  # "(2153 GMT)", "at 1830 hours": a clock time
     if re.search(r"\(\s*(?:[A-Za-z-]+\s+){0,2}$", before) and _BRACKETED_YEAR.match(
         text[text.rfind("(", sentence.start, tm.start) : text.find(")", tm.end, sentence.end) + 1]
     ):

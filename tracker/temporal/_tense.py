@@ -117,7 +117,7 @@ _QUOTES = frozenset(('"', "\u201c", "\u201d"))
 # A date right after these ends something or begins it: a deadline points ahead unless the
 # clause is in the past ("lasted until November").
 _DEADLINE_BEFORE = re.compile(
-    r"\b(?:until|till|til|by|through|thru|to|effective|payable|starting|beginning)\s+(?:the\s+)?(?:end\s+of\s+|start\s+of\s+)?$",
+    r"\b(?:until|till|til|by|through|thru|to|effective|payable|starting|beginning|ahead\s+of)\s+(?:the\s+)?(?:end\s+of\s+|start\s+of\s+)?$",
     re.IGNORECASE,
 )
 # "during the summer rehearsals" is a time adverbial even though a noun follows the date.
