@@ -560,27 +560,37 @@ def _compare_all(
     link_i, link_j, link_score = array("i"), array("i"), array("d")
     row_i = -1
     row_js, row_values, row_links = array("i"), array("d"), array("d")
-    known = book.known if book is not None else None
+    # The book's pairs of the row's earlier mention (compared pairs here nest: never NaN).
+    known_sims: dict[Prepared, float] = {}
+    known_links: dict[Prepared, float] = {}
+    if not preps:
+        return sims, link_i, link_j, link_score
+    p = preps[0]
     for i, j in _pairs_to_compare(preps, near):
         if i != row_i:
             row_i = i
             row_js, row_values, row_links = sims.js[i], sims.values[i], sims.links[i]
-        p, q = preps[i], preps[j]
-        got = known(p, q) if known is not None else None
-        if got is None:
+            p = preps[i]
+            if book is not None:
+                known_sims, known_links = book.row(p, add=remember)
+        q = preps[j]
+        sim = known_sims.get(q)
+        if sim is None:
             sim = _similarity(p, q, near)
             s = _link(p, q, sim)
-            if remember and book is not None:
-                book.remember(p, q, (sim, s))
+            score = math.nan if s is None else s
+            if remember:
+                known_sims[q] = sim
+                known_links[q] = score
         else:
-            sim, s = got
+            score = known_links[q]
         row_js.append(j)
         row_values.append(sim)
-        row_links.append(math.nan if s is None else s)
-        if s is not None:
+        row_links.append(score)
+        if score == score:
             link_i.append(i)
             link_j.append(j)
-            link_score.append(s)
+            link_score.append(score)
     return sims, link_i, link_j, link_score
 
 
@@ -710,25 +720,33 @@ def _join_check(preps: Sequence[Prepared], left: Sequence[int], right: Sequence[
     one article forced together), and whether they are similar enough on average."""
     total = 0.0
     needed = 0.0
+    others = [(j, preps[j]) for j in right]
+    # spans_nest, _vague_apart and _threshold inline: this runs for every cross pair of
+    # every pair of clusters a link tries to join.
     for i in left:
         pi = preps[i]
         mi = pi.mention
-        for j in right:
-            pj = preps[j]
-            mj = pj.mention
-            if not spans_nest(pi.start, pi.end, pi.span, pj.start, pj.end, pj.span) or _vague_apart(pi, pj):
+        start, end, span, vague, days, source, heads = pi.start, pi.end, pi.span, pi.vague, pi.days, pi.source, pi.heads
+        for j, pj in others:
+            s, e = pj.start, pj.end
+            if pj.span != span or not ((start <= s and e <= end) or (s <= start and end <= e)):
+                return False, False
+            if (vague or pj.vague) and (start != s or end != e):
                 return False, False
             sim, linked = lookup(i, j) if i < j else lookup(j, i)
             if sim != sim:
                 sim = 0.0  # nested, sharing no term: not visited, similarity 0.0
-            same_source = pi.source == pj.source
+            same_source = source == pj.source
             if same_source and not linked:
                 return False, False
-            threshold = _threshold(pi.days if pi.days > pj.days else pj.days)
+            longer = days if days > pj.days else pj.days
+            threshold = THRESHOLD_DAY if longer <= 1 else THRESHOLD_WEEK if longer <= 7 else THRESHOLD_WIDER
             # Evidence beyond shared words ("strikes last year" / "went on strike last year")
             # counts as a pair at the threshold, or such events could never grow.
-            strong = linked and _strong(mi, mj, same_source, pi.heads, pj.heads)
-            total += max(sim, threshold) if strong else sim
+            if linked and _strong(mi, pj.mention, same_source, heads, pj.heads):
+                total += max(sim, threshold)
+            else:
+                total += sim
             needed += threshold * LINKAGE_FACTOR
     return True, total >= needed
 
@@ -743,7 +761,12 @@ class PairBook:
 
     def __init__(self) -> None:
         self.typos = Typos()
-        self._pairs: dict[tuple[Prepared, Prepared], tuple[float, float | None] | None] = {}
+        # Per earlier mention, per later one: the similarity (NaN: intervals not nested)
+        # and the link score (NaN: no link). Floats in nested dicts, not a tuple key and a
+        # tuple value a pair: a region compares tens of thousands of pairs, and that many
+        # tracked tuples made the cyclic collector scan the whole process again and again.
+        self._sims: dict[Prepared, dict[Prepared, float]] = {}
+        self._links: dict[Prepared, dict[Prepared, float]] = {}
 
     def add(self, preps: Iterable[Prepared]) -> None:
         for p in preps:
@@ -753,25 +776,39 @@ class PairBook:
         """(similarity, link score or None) of two mentions; None when their intervals do not nest."""
         if q.order < p.order:
             p, q = q, p
-        key = (p, q)
-        if key in self._pairs:
-            return self._pairs[key]
-        got: tuple[float, float | None] | None = None
-        if p.span == q.span and (
-            (p.start <= q.start and q.end <= p.end) or (q.start <= p.start and p.end <= q.end)
-        ):  # _compatible
-            sim = _similarity(p, q, self.typos.near)
-            got = (sim, _link(p, q, sim))
-        self._pairs[key] = got
-        return got
+        sims = self._sims.get(p)
+        if sims is None:
+            sims = self._sims[p] = {}
+            self._links[p] = {}
+        sim = sims.get(q)
+        if sim is None:
+            if p.span == q.span and (
+                (p.start <= q.start and q.end <= p.end) or (q.start <= p.start and p.end <= q.end)
+            ):  # _compatible
+                sim = _similarity(p, q, self.typos.near)
+                s = _link(p, q, sim)
+                sims[q] = sim
+                self._links[p][q] = math.nan if s is None else s
+                return sim, s
+            sims[q] = math.nan
+            return None
+        if sim != sim:
+            return None
+        s = self._links[p][q]
+        return sim, None if s != s else s
 
-    def known(self, p: Prepared, q: Prepared) -> tuple[float, float | None] | None:
-        """(similarity, link score or None) of a pair compared already (p before q), else None."""
-        return self._pairs.get((p, q))
-
-    def remember(self, p: Prepared, q: Prepared, got: tuple[float, float | None]) -> None:
-        """What a pair (p before q, intervals nested) compares to, worked out elsewhere."""
-        self._pairs[(p, q)] = got
+    def row(self, p: Prepared, *, add: bool) -> tuple[dict[Prepared, float], dict[Prepared, float]]:
+        """The pairs of p with the mentions after it: similarities and link scores, as
+        pair() keeps them (NaN: not nested, not linked); to read in bulk, and with `add`
+        to add to (else, for a p with none, two empty dicts not to be written to: a merge
+        of the whole store reads the book for every mention and adds nothing)."""
+        sims = self._sims.get(p)
+        if sims is None:
+            if not add:
+                return {}, {}
+            sims = self._sims[p] = {}
+            self._links[p] = {}
+        return sims, self._links[p]
 
     def lookup(self, p: Prepared, q: Prepared) -> tuple[float, bool]:
         got = self.pair(p, q)
@@ -788,16 +825,16 @@ class PairBook:
                 return False
         return True
 
-    def would_join(self, p: Prepared, left: Sequence[Prepared], q: Prepared, right: Sequence[Prepared]) -> bool:
-        """Whether the link between p and q (p before q in canonical order), tried while p's
-        cluster is `left` and q's is `right`, joins the two as merge() would."""
+    def join_check(self, left: Sequence[Prepared], right: Sequence[Prepared]) -> tuple[bool, bool]:
+        """For a link tried while its earlier end's cluster is `left` and the other's
+        `right`, as merge() checks it: whether the two may join at all, and whether they
+        are similar enough on average (a link within one article needs only the first)."""
         both = [*left, *right]
 
         def lookup(i: int, j: int) -> tuple[float, bool]:
             return self.lookup(both[i], both[j])
 
-        possible, similar_enough = _join_check(both, range(len(left)), range(len(left), len(both)), lookup)
-        return possible and (p.source == q.source or similar_enough)
+        return _join_check(both, range(len(left)), range(len(left), len(both)), lookup)
 
 
 class Clusters:
@@ -827,7 +864,7 @@ class Clusters:
                 (when, keep, gone, tuple(self.preps[i] for i in grown))
             )
         self._final = final
-        self._timelines: dict[Prepared, list[tuple[LinkOrder, tuple[Prepared, ...]]]] = {}
+        self._timelines: dict[Prepared, list[tuple[LinkOrder, int, int, tuple[Prepared, ...]]]] = {}
 
     def events(self) -> list[MergedEvent]:
         """As merge() gives them (before sorting)."""
@@ -843,23 +880,24 @@ class Clusters:
     def cluster_before(self, p: Prepared, when: LinkOrder) -> list[Prepared]:
         """The members of p's cluster just before the link `when` is tried (p must be here)."""
         members: tuple[Prepared, ...] = (p,)
-        for at, grown in self.timeline(p):
+        for at, _, _, grown in self.timeline(p):
             if at >= when:
                 break
             members = grown
         return list(members)
 
-    def timeline(self, p: Prepared) -> list[tuple[LinkOrder, tuple[Prepared, ...]]]:
-        """p's cluster after each join that grew it, in order (p alone before the first)."""
+    def timeline(self, p: Prepared) -> list[tuple[LinkOrder, int, int, tuple[Prepared, ...]]]:
+        """The joins that grew p's cluster, in order (p alone before the first), each with
+        the members after it (the history's own entries: no tuple made per member per join)."""
         got = self._timelines.get(p)
         if got is None:
             index = self.place[p]
             root = index
             got = []
-            for at, keep, gone, grown in self._history.get(self._final[index], ()):
-                if root in (keep, gone):
-                    root = keep
-                    got.append((at, grown))
+            for step in self._history.get(self._final[index], ()):
+                if root == step[1] or root == step[2]:
+                    root = step[1]
+                    got.append(step)
             self._timelines[p] = got
         return got
 
@@ -869,7 +907,7 @@ class Clusters:
         mine, theirs = self.timeline(p), other.timeline(p)
         states: dict[LinkOrder, list[tuple[Prepared, ...] | None]] = {}
         for side, changes in enumerate((mine, theirs)):
-            for at, grown in changes:
+            for at, _, _, grown in changes:
                 states.setdefault(at, [None, None])[side] = grown
         here: tuple[Prepared, ...] = (p,)
         there = here

@@ -30,8 +30,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import cast
@@ -237,17 +239,39 @@ def plan_mentions(session: Session, updates: Sequence[tuple[int, Sequence[EventM
     plan = MergePlan(generation, entry_ids, sorted(deleted), rewritten, added)
     if not (deleted or rewritten or added):
         return plan
-    region = _Region(session, deleted=deleted, rewritten=rewritten)
-    for i in sorted(deleted):
-        event_pk, entry_id, values = original[i]
-        region.removed(event_pk, entry_id, _mention_of(*values))  # type: ignore[arg-type]
-    for i in sorted(rewritten):
-        event_pk, _, values = original[i]
-        region.rewritten(i, event_pk, _mention_of(*values))  # type: ignore[arg-type]
-    for i, (entry_id, values) in sorted(added.items()):
-        region.added(i, entry_id, values)
-    plan.events, plan.gone, plan.stats = _plan_events(session, region, region.settle(), now)
+    with _collector_paused():
+        region = _Region(session, deleted=deleted, rewritten=rewritten)
+        for i in sorted(deleted):
+            event_pk, entry_id, values = original[i]
+            region.removed(event_pk, entry_id, _mention_of(*values))  # type: ignore[arg-type]
+        for i in sorted(rewritten):
+            event_pk, _, values = original[i]
+            region.rewritten(i, event_pk, _mention_of(*values))  # type: ignore[arg-type]
+        for i, (entry_id, values) in sorted(added.items()):
+            region.added(i, entry_id, values)
+        plan.events, plan.gone, plan.stats = _plan_events(session, region, region.settle(), now)
     return plan
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (as it was, after).
+
+    Planning makes tens of thousands of objects that live until the plan is made (the
+    mentions read, prepared for merging, their postings and links), hardly any garbage in
+    cycles; their number alone set off collections, the full ones each a walk over every
+    object of the process: a sixth to a third of a one-article plan in a big story
+    (bench/story_merge.py). Reference counting still frees what the plan drops; cycles
+    made meanwhile wait for the next collection.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def write_plan(session: Session, plan: MergePlan) -> MergeStats:
@@ -576,14 +600,19 @@ class _Region:
                     tried.append((when, p, ours, q, pk))
         self._read_events({pk for *_, pk in tried})  # at once, not one query per event
         joined: set[int] = set()
+        # Many links try the same two clusters (theirs is often the whole event, ours the
+        # same cluster for all its links): each pair of them, in its order, is checked once.
+        checked: dict[tuple[tuple[Prepared, ...], tuple[Prepared, ...]], tuple[bool, bool]] = {}
         for when, p, ours, q, pk in tried:
             if pk in joined:
                 continue
             theirs = self._outside(pk).cluster_before(q, when)
-            if p.order < q.order:
-                if self.book.would_join(p, ours, q, theirs):
-                    joined.add(pk)
-            elif self.book.would_join(q, theirs, p, ours):
+            key = (tuple(ours), tuple(theirs)) if p.order < q.order else (tuple(theirs), tuple(ours))
+            verdict = checked.get(key)
+            if verdict is None:
+                verdict = checked[key] = self.book.join_check(*key)
+            possible, similar_enough = verdict
+            if possible and (p.source == q.source or similar_enough):
                 joined.add(pk)
         return joined
 
@@ -689,7 +718,7 @@ class _Region:
         # topics needs no query of its own.
         todo: dict[frozenset[str], list[_Stored]] = {}
         for s in fresh:
-            if not any(start <= s.start and s.end <= end for start, end in self._read_spans.get(s.topic_set, ())):
+            if not self._window_read(s):
                 todo.setdefault(s.topic_set, []).append(s)
         for topics, members in todo.items():
             spans = _coalesce((s.start, s.end) for s in members)
@@ -704,6 +733,21 @@ class _Region:
         orphans = {i for i, s in self._stored.items() if s.event_pk is None} - self.ids
         self.ids |= orphans
         return bool(orphans)
+
+    def _window_read(self, s: _Stored) -> bool:
+        """Whether every stored mention that may link with s was read already: for each of
+        its topics, a window read for topics holding it covered s's interval (a mention
+        sharing a topic with s shares it with that window's topics). Windows of other topic
+        sets count too: a region's events mix the topic sets of a story."""
+        if not s.topic_set:
+            return any(start <= s.start and s.end <= end for start, end in self._read_spans.get(s.topic_set, ()))
+        return all(
+            any(
+                t in topics and any(start <= s.start and s.end <= end for start, end in spans)
+                for topics, spans in self._read_spans.items()
+            )
+            for t in s.topic_set
+        )
 
     def _read_ids(self, ids: Collection[int]) -> None:
         for chunk in in_chunks(sorted(set(ids) - self._stored.keys())):
