@@ -458,3 +458,29 @@ def test_a_happening_beside_a_record_or_a_speech_is_still_an_event(text: str, ex
 )
 def test_an_episodes_week_and_a_listed_build_year_stay(text: str, expected: tuple[str, str]) -> None:
     assert expected in events(text), events(text)
+
+
+def test_a_bracketed_date_closing_a_quotations_attribution_makes_no_event() -> None:
+    none_of('"Backups finish in under a minute now." --Ola Berg, ops lead (Thursday, March 7, 2024)')
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The bridge reopened (on Tuesday) after two months of repairs.", ("Tuesday", "2024-04-16")),
+        ("Offline maps will ship in version 5.2 (May 14).", ("May 14", "2024-05-14")),
+        ("(Updated 2-April-2024) New installers are available for download.", None),
+    ],
+)
+def test_other_bracketed_dates_still_date_happenings(text: str, expected: tuple[str, str] | None) -> None:
+    found = events(text)
+    assert found, text
+    if expected is not None:
+        assert expected in found, found
+
+
+def test_a_period_judged_as_a_whole_makes_no_event_but_the_year_something_happened_does() -> None:
+    none_of("For the volunteers, 2023 was a difficult year, and the next one looks no easier.")
+    none_of("Last week was a remarkably quiet week for the markets.")
+    assert ("2019", "2019") in events("2019 was the year the old pier finally collapsed into the sea.")
+    assert ("2021", "2021") in events("2021 was a year in which three ministers resigned.")

@@ -594,6 +594,13 @@ _STAMP_WORDS = re.compile(
 )
 
 
+# "2020 was a great year for the project", "Last week was a busy week": the period judged
+# as a whole, no happening in it ("2008 was the year the bank failed" dates the failure).
+_JUDGED_PERIOD_AFTER = re.compile(
+    r"^\s+(?:was|is|has\s+been|had\s+been|will\s+be)\s+(?:a|an|another|one)\s+(?:[\w'’-]+\s+){1,3}"
+    r"(?:year|month|week|weekend|season|time|summer|winter|spring|autumn|day)s?\s*(?:[,.!;:]|for\b|of\b|and\b|$)",
+    re.IGNORECASE,
+)
 # "post-11-September rhetoric", "pre-2008 levels": the date qualifies a noun.
 _PREFIXED_BEFORE = re.compile(r"\b(?:post|pre|anti)-(?:\d{1,2}[-/ ])?$", re.IGNORECASE)
 # "the biggest resurrection of the week", "Most Disappointing Game of 2012", "best seller of
@@ -635,7 +642,7 @@ def _not_a_happening(text: str, sentence: Sentence, tm: TemporalLike, before: st
         return "citation"
     if _URL_AFTER.match(text[tm.end : tm.end + 12]) or _CITED_BEFORE.search(before[-90:]):
         return "citation"
-    if _timestamp_aside(text, sentence, tm) or _STAMP_BEFORE.search(before[-40:]):
+    if _timestamp_aside(text, sentence, tm) or _STAMP_BEFORE.search(before[-40:]) or _bracketed_attribution(text, sentence, tm):
         return "citation"
     at_start = not _STAMP_WORDS.sub("", text[sentence.start : tm.start]).strip(" \t\"“'‘([,")
     if at_start and tm.type == "TIME" and _ENTRY_STAMP_AFTER.match(text, tm.end):
@@ -663,6 +670,8 @@ def _not_a_happening(text: str, sentence: Sentence, tm: TemporalLike, before: st
         return "question"
     if _superlative_of(tm, before):
         return "figurative"
+    if _JUDGED_PERIOD_AFTER.match(after):
+        return "not-a-happening"
     if _PREFIXED_BEFORE.search(before[-10:]):
         return "not-a-happening"
     return _name_or_number(text, sentence, tm, before)
@@ -679,6 +688,25 @@ _ASIDE_NOISE = re.compile(
     r"\b\d{1,2}\s*(?:[:.h]\s*\d{2})?\s*(?:[ap]\.?m\.?)?|\b(?:[A-Z]{1,4}T|GMT|UTC)\b|\b(?:in|at|local|time|on)\b"
     r"|\b[A-Z][a-z]+\b|[\W_]",
 )
+
+
+# A quotation's attribution before a bracketed date: '... range." --Jane Roe (Monday, ...)'.
+_ATTRIBUTION_BEFORE = re.compile(r"(?:--|[\u2014\u2013])\s*[^\s\"“”()][^()\"“”]{0,60}$")
+
+
+def _bracketed_attribution(text: str, sentence: Sentence, tm: TemporalLike) -> bool:
+    """A date alone in brackets closing a quotation's attribution: when the quoted words were
+    said or written, not a happening. (A bracketed date after a release or a book dates it:
+    "Tails 4.9 (July 28)" stays.)"""
+    open_at = text.rfind("(", sentence.start, tm.start)
+    if open_at < 0 or ")" in text[open_at : tm.start]:
+        return False
+    close_at = text.find(")", tm.end, sentence.end)
+    if close_at < 0 or re.search(r"[A-Za-z]", text[open_at + 1 : tm.start] + text[tm.end : close_at]):
+        return False
+    if text[close_at + 1 : sentence.end].strip(" \t.!?\"”'’"):
+        return False
+    return _ATTRIBUTION_BEFORE.search(text[max(sentence.start, open_at - 70) : open_at]) is not None
 
 
 def _timestamp_aside(text: str, sentence: Sentence, tm: TemporalLike) -> bool:
