@@ -294,3 +294,46 @@ def test_alone_on_sqlite_the_daemon_reads_the_due_time_and_writes_no_lease(tmp_p
     finally:
         daemon.stop()
         tracker.close()
+
+
+def test_a_daemon_looking_again_after_a_holder_never_polls_before_the_due_time(pg_tracker: Tracker) -> None:
+    """B finds the feed held by A and looks again once A is done; A's poll wrote a due time
+    less than DUE_SLACK ahead. B's look is no due time of its own: it waits for that due
+    time (a run at its own due time may claim up to DUE_SLACK early: clocks and rounding)."""
+    tracker = pg_tracker
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    tracker.clock.now = now  # type: ignore[attr-defined]
+    soon = now + timedelta(milliseconds=500)
+    polls: list[str] = []
+    second_tracker = make_tracker(tracker.config, clock=Clock(now))
+
+    def poll_as(who: str, other: Daemon | None) -> object:
+        def poll(_tracker: object, cfg: FeedConfig) -> PollResult:
+            polls.append(who)
+            if other is not None:
+                other._run_feed(cfg.name)  # held by A: B will look again
+            set_feed(tracker, next_due=soon.replace(tzinfo=None))
+            return PollResult(cfg.name, "ok", next_due=soon)
+        return poll
+
+    second = Daemon(second_tracker, poll=poll_as(B, None), owner=B)  # type: ignore[arg-type]
+    first = Daemon(tracker, poll=poll_as(A, second), owner=A)  # type: ignore[arg-type]
+    second.scheduler.start(paused=True)
+    first.scheduler.start(paused=True)
+    try:
+        for d in (first, second):
+            for cfg in d._feeds.values():
+                d._schedule_feed(cfg)
+        first._run_feed("news")
+        second._run_feed("news")  # B's look again, before the due time A wrote
+        assert polls == [A]
+        assert second.scheduled()["news"] >= soon  # (at least a moment ahead: _move_job)
+        # At its due time B's run claims it as usual.
+        second_tracker.clock.now = soon  # type: ignore[attr-defined]
+        second._run_feed("news")
+        assert polls == [A, B]
+    finally:
+        first.stop()
+        second.stop()
+        tracker.close()
+        second_tracker.close()

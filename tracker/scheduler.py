@@ -339,6 +339,10 @@ class Daemon:
         self._signature = file_signature(self.config_path)
         # Errors that poll_feed could not record (database down, a bug): backed off here.
         self._unrecorded: dict[str, int] = {}
+        # Feeds whose job was moved to look again while another daemon held them: that run
+        # is no due time of its own, so it claims without DUE_SLACK (else it could poll up
+        # to DUE_SLACK before the due time the holder just wrote).
+        self._rechecks: set[str] = set()
         self._requests: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._cond = threading.Condition()
         self._stopping = False
@@ -837,9 +841,11 @@ class Daemon:
         name = cfg.name
         try:
             if self._shared:
+                recheck = name in self._rechecks
+                self._rechecks.discard(name)
                 claim = claim_feed(
                     self.tracker.store, name, me=self.owner, clock=self.tracker.clock, lease=self._lease(cfg),
-                    slack=DUE_SLACK,
+                    slack=timedelta(0) if recheck else DUE_SLACK,
                 )
             else:
                 claim = peek_feed(self.tracker.store, name, me=self.owner, clock=self.tracker.clock, slack=DUE_SLACK)
@@ -867,6 +873,7 @@ class Daemon:
             return
         when = retry_at(claim, self.tracker.clock(), cfg.interval)
         if claim.owner is not None and claim.owner != self.owner and claim.status == HELD:
+            self._rechecks.add(cfg.name)
             log.debug("%s: being polled by %s; looking again at %s", cfg.name, claim.owner, isoformat_z(when))
         else:
             log.debug("%s: not due until %s (polled meanwhile); waiting", cfg.name, isoformat_z(when))
