@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -211,24 +212,21 @@ def make_tracker_at(tmp_path: Path, url: str) -> Tracker:
     return make_tracker(load_config(config), clock=Clock())
 
 
-def test_daemons_sharing_a_database_poll_a_due_feed_once(pg_tracker: Tracker, tmp_path: Path) -> None:
-    """Two Daemons (two owners) on one database run the same due feed: one polls, the other
-    moves its job to the due time the poll wrote; the lease is released after the poll."""
-    tracker = pg_tracker
-    # Near the real time: APScheduler's jobs run on it.
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    tracker.clock.now = now  # type: ignore[attr-defined]
-    due = now + timedelta(minutes=1)
+@contextmanager
+def two_daemons(tracker: Tracker, due: datetime, check: bool = False) -> Iterator[tuple[Daemon, Daemon, list[str]]]:
+    """Daemons A and B on one database, their feed scheduled, paused: A's poll runs B's job
+    while it holds the feed, writes `due` as the next due time; B's poll only writes it.
+    Yields (A, B, who polled, in order). `check`: each poll asserts it claimed first."""
     polls: list[str] = []
-    second_tracker = make_tracker(tracker.config, clock=Clock(now))
+    second_tracker = make_tracker(tracker.config, clock=Clock(tracker.clock()))
 
     def poll_as(who: str, other: Daemon | None) -> object:
         def poll(_tracker: object, cfg: FeedConfig) -> PollResult:
-            assert leases(tracker.store)[cfg.name][0] == who  # claimed before the fetch
+            if check:
+                assert leases(tracker.store)[cfg.name][0] == who  # claimed before the fetch
             polls.append(who)
             if other is not None:
-                # The other daemon's job fires while this poll runs: the feed is held.
-                other._run_feed(cfg.name)
+                other._run_feed(cfg.name)  # the other daemon's job fires meanwhile: held
             set_feed(tracker, next_due=due.replace(tzinfo=None))
             return PollResult(cfg.name, "ok", next_due=due)
         return poll
@@ -241,6 +239,23 @@ def test_daemons_sharing_a_database_poll_a_due_feed_once(pg_tracker: Tracker, tm
         for d in (first, second):
             for cfg in d._feeds.values():
                 d._schedule_feed(cfg)
+        yield first, second, polls
+    finally:
+        first.stop()
+        second.stop()
+        tracker.close()
+        second_tracker.close()
+
+
+def test_daemons_sharing_a_database_poll_a_due_feed_once(pg_tracker: Tracker) -> None:
+    """Two Daemons (two owners) on one database run the same due feed: one polls, the other
+    moves its job to the due time the poll wrote; the lease is released after the poll."""
+    tracker = pg_tracker
+    # Near the real time: APScheduler's jobs run on it.
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    tracker.clock.now = now  # type: ignore[attr-defined]
+    due = now + timedelta(minutes=1)
+    with two_daemons(tracker, due, check=True) as (first, second, polls):
         first._run_feed("news")
         assert polls == [A]
         assert leases(tracker.store)["news"] == (None, None)
@@ -248,11 +263,6 @@ def test_daemons_sharing_a_database_poll_a_due_feed_once(pg_tracker: Tracker, tm
         second._run_feed("news")
         assert polls == [A]
         assert second.scheduled()["news"] == due
-    finally:
-        first.stop()
-        second.stop()
-        tracker.close()
-        second_tracker.close()
 
 
 def test_alone_on_sqlite_the_daemon_reads_the_due_time_and_writes_no_lease(tmp_path: Path) -> None:
@@ -304,36 +314,12 @@ def test_a_daemon_looking_again_after_a_holder_never_polls_before_the_due_time(p
     now = datetime.now(timezone.utc).replace(microsecond=0)
     tracker.clock.now = now  # type: ignore[attr-defined]
     soon = now + timedelta(milliseconds=500)
-    polls: list[str] = []
-    second_tracker = make_tracker(tracker.config, clock=Clock(now))
-
-    def poll_as(who: str, other: Daemon | None) -> object:
-        def poll(_tracker: object, cfg: FeedConfig) -> PollResult:
-            polls.append(who)
-            if other is not None:
-                other._run_feed(cfg.name)  # held by A: B will look again
-            set_feed(tracker, next_due=soon.replace(tzinfo=None))
-            return PollResult(cfg.name, "ok", next_due=soon)
-        return poll
-
-    second = Daemon(second_tracker, poll=poll_as(B, None), owner=B)  # type: ignore[arg-type]
-    first = Daemon(tracker, poll=poll_as(A, second), owner=A)  # type: ignore[arg-type]
-    second.scheduler.start(paused=True)
-    first.scheduler.start(paused=True)
-    try:
-        for d in (first, second):
-            for cfg in d._feeds.values():
-                d._schedule_feed(cfg)
+    with two_daemons(tracker, soon) as (first, second, polls):
         first._run_feed("news")
         second._run_feed("news")  # B's look again, before the due time A wrote
         assert polls == [A]
         assert second.scheduled()["news"] >= soon  # (at least a moment ahead: _move_job)
         # At its due time B's run claims it as usual.
-        second_tracker.clock.now = soon  # type: ignore[attr-defined]
+        second.tracker.clock.now = soon  # type: ignore[attr-defined]
         second._run_feed("news")
         assert polls == [A, B]
-    finally:
-        first.stop()
-        second.stop()
-        tracker.close()
-        second_tracker.close()
