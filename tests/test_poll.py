@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,9 @@ from feedserver import FeedServer, Reply, gzip_bomb
 from tracker.app import make_tracker
 from tracker.cli import cli
 from tracker.config import load_config
-from tracker.store import Entry
+from tracker.clock import to_aware_utc
+from tracker.policy import JITTER_FRACTION
+from tracker.store import Entry, Feed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -225,3 +227,32 @@ def test_local_files_and_missing_file(tmp_path: Path, make_config: Callable[...,
     config = make_config({"local": "local.xml", "nofile": "nope.xml"})
     code, out, err = run(config, "poll")
     assert code == 1 and "local: ok, 2 new" in out and "nofile: error:" in err
+
+
+@pytest.mark.parametrize("reply", ["ok", "error"])
+def test_the_next_poll_is_an_interval_after_the_servers_answer(
+    feed_server: FeedServer, make_config: Callable[..., Path], reply: str
+) -> None:
+    """A poll whose request went out late (here the clock moves an hour once the server has
+    been asked) is due again an interval after the answer, not after the poll's start:
+    otherwise another daemon could poll the feed less than an interval after the request."""
+    route = feed_server.feed("/late.xml", ONE) if reply == "ok" else feed_server.route(
+        "/late.xml", Reply(status=503, content_type=None)
+    )
+    config = make_config({"late": route})
+    start = datetime(2024, 3, 25, 12, 0, tzinfo=timezone.utc)
+    answered = start + timedelta(hours=1)
+
+    def clock() -> datetime:
+        return answered if feed_server.requests_to("/late.xml") else start
+
+    tracker = make_tracker(load_config(config), clock=clock)
+    try:
+        tracker.poll()
+        interval = tracker.config.feeds[0].interval
+        with tracker.store.read() as s:
+            due = s.scalar(select(Feed.next_due).where(Feed.name == "late"))
+    finally:
+        tracker.close()
+    assert due is not None
+    assert to_aware_utc(due) >= answered + interval * (1 - JITTER_FRACTION)

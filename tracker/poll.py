@@ -164,9 +164,13 @@ def _poll_feed(tracker: Parts, cfg: FeedConfig, started: float, use_workers: boo
             deadline=cfg.timeout.total_seconds() * DEADLINE_FACTOR,
         )
     except FeedGone as exc:
-        return finish(_record_failure(tracker, cfg, state.id, now, exc, gone=True, rng=rng))
+        return finish(_record_failure(tracker, cfg, state.id, now, exc, gone=True, rng=rng, answered=tracker.clock()))
     except FetchError as exc:
-        return finish(_record_failure(tracker, cfg, state.id, now, exc, rng=rng))
+        return finish(_record_failure(tracker, cfg, state.id, now, exc, rng=rng, answered=tracker.clock()))
+    # The next poll is an interval from the server's answer, not from the poll's start: a
+    # poll that waited for a thread or a read before its request would otherwise be due
+    # again less than an interval after the request.
+    answered = tracker.clock()
 
     prepared: Prepared | None = None
     if not fetched.not_modified:
@@ -175,11 +179,11 @@ def _poll_feed(tracker: Parts, cfg: FeedConfig, started: float, use_workers: boo
         # only compares content hashes and writes.
         outcome = _prepare(tracker, cfg, fetched, now, tracker.store.entry_hashes(state.id), use_workers)
         if isinstance(outcome, str):
-            return finish(_record_failure(tracker, cfg, state.id, now, ParseError(outcome), rng=rng))
+            return finish(_record_failure(tracker, cfg, state.id, now, ParseError(outcome), rng=rng, answered=answered))
         prepared = outcome
 
     try:
-        result = _record_success(tracker, cfg, state.id, now, fetched, prepared, rng, batch)
+        result = _record_success(tracker, cfg, state.id, now, fetched, prepared, rng, batch, answered)
     except StoreError as exc:
         log.error("%s: could not store the poll: %s", cfg.name, exc)
         return finish(PollResult(cfg.name, "error", error=str(exc)))
@@ -254,10 +258,11 @@ def _record_success(
     prepared: Prepared | None,
     rng: random.Random,
     batch: MergeBatch,
+    answered: datetime,
 ) -> PollResult:
     parsed = prepared.parsed if prepared is not None else None
     server_interval = _server_interval(fetched, parsed)
-    schedule = next_poll(now=now, interval=cfg.interval, server_interval=server_interval, rng=rng)
+    schedule = next_poll(now=answered, interval=cfg.interval, server_interval=server_interval, rng=rng)
     if prepared is None and fetched.permanent_redirect is None:
         # A 304 is most polls of a large feed list: one UPDATE, no ORM session.
         tracker.store.record_not_modified(
@@ -341,6 +346,7 @@ def _record_failure(
     *,
     gone: bool = False,
     rng: random.Random,
+    answered: datetime,
 ) -> PollResult:
     status = "gone" if gone else "error"
     message = str(exc)
@@ -354,7 +360,7 @@ def _record_failure(
             feed.gone = gone
             retry_after = exc.retry_after if isinstance(exc, FetchError) else None
             schedule = next_poll(
-                now=now,
+                now=answered,
                 interval=cfg.interval,
                 consecutive_errors=feed.consecutive_errors,
                 retry_after=retry_after,
