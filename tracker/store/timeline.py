@@ -172,29 +172,23 @@ def get_event(store: Store, event_id: str, *, now: datetime | None = None) -> Ev
     with store.read() as s:
         exact = list(s.scalars(select(Event).where(Event.id == event_id)))
         if exact:
-            return _views(s, exact, now, _leads_of_day(s, exact[0], now))[0]
+            return _views(s, exact, now, day_points(s, exact[:1], now))[0]
         matching = Event.id.startswith(event_id, autoescape=True)
         rows = list(s.scalars(select(Event).where(matching).limit(2)))
         if len(rows) > 1:
             count = s.scalar(select(func.count()).select_from(Event).where(matching))
             raise UsageError(f"ambiguous: {count} events start with {event_id} (give more of the id)")
-        return _views(s, rows, now, _leads_of_day(s, rows[0], now))[0] if rows else None
+        return _views(s, rows, now, day_points(s, rows[:1], now))[0] if rows else None
 
 
 def day_points(s: Session, events: Iterable[Event], now: datetime | None) -> dict[str, float]:
-    """The day's part of those of `events` that lead their day, as the whole timeline (no
-    filter) scores them (event id -> points): for views of a few events, such as a digest's."""
+    """The day's part of the leads of the days of `events`, as the whole timeline (no
+    filter) scores them (event id -> points): for views of a few events, such as `tracker
+    event` or a digest."""
     out: dict[str, float] = {}
     for day in sorted({e.start for e in events if e.granularity == "day"}):
         out.update(_leads_on(s, day, now))
     return out
-
-
-def _leads_of_day(s: Session, event: Event, now: datetime | None) -> dict[str, float]:
-    """The day's part of the lead of the event's day, as the whole timeline (no filter) scores it."""
-    if event.granularity != "day":
-        return {}
-    return _leads_on(s, event.start, now)
 
 
 def _leads_on(s: Session, day: date, now: datetime | None) -> dict[str, float]:
