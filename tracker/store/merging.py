@@ -739,14 +739,13 @@ class _Region:
         its topics, a window read for topics holding it covered s's interval (a mention
         sharing a topic with s shares it with that window's topics). Windows of other topic
         sets count too: a region's events mix the topic sets of a story."""
+        def covered(spans: Iterable[tuple[date, date]]) -> bool:
+            return any(start <= s.start and s.end <= end for start, end in spans)
+
         if not s.topic_set:
-            return any(start <= s.start and s.end <= end for start, end in self._read_spans.get(s.topic_set, ()))
+            return covered(self._read_spans.get(s.topic_set, ()))
         return all(
-            any(
-                t in topics and any(start <= s.start and s.end <= end for start, end in spans)
-                for topics, spans in self._read_spans.items()
-            )
-            for t in s.topic_set
+            any(t in topics and covered(spans) for topics, spans in self._read_spans.items()) for t in s.topic_set
         )
 
     def _read_ids(self, ids: Collection[int]) -> None:
