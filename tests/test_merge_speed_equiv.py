@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from test_merge_incremental import INTERVALS, KEYWORDS, NAMES, WORDS  # the same small world
 from tracker.events.mentions import RANGE, EventMention
 from tracker.events.merge import (
     LINKAGE_FACTOR,
@@ -32,18 +33,6 @@ from tracker.events.merge import (
 from tracker.store import merging
 
 UTC = timezone.utc
-INTERVALS: list[tuple[date, date, str]] = [
-    (date(2024, 3, 25), date(2024, 3, 25), "day"),
-    (date(2024, 3, 26), date(2024, 3, 26), "day"),
-    (date(2024, 3, 25), date(2024, 3, 31), "week"),
-    (date(2024, 3, 1), date(2024, 3, 31), "month"),
-    (date(2024, 1, 1), date(2024, 12, 31), "year"),
-    (date(2024, 3, 1), date(2024, 5, 31), RANGE),
-    (date(2024, 3, 10), date(2024, 5, 20), RANGE),
-]
-WORDS = ["strike", "union", "walkout", "meet", "studio", "sora", "writer", "wirter", "dockworker", "dokworker"]
-KEYWORDS = {"strike", "meet", "studio", "sora"}
-NAMES = {"sora", "union"}
 
 
 @st.composite
